@@ -1,0 +1,57 @@
+# cloudward: set up, run and test. `make demo` and `make test` are the README's quick start.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+APT_PACKAGES := snmpd snmp openssh-server openssh-client prometheus iproute2 chromium chromium-driver procps systemd wrk
+
+.PHONY: help setup system-packages venv demo run test test-quick lint typecheck bench clean
+
+help:
+	@echo "make demo      set up and run cloudward on the built-in demo estate"
+	@echo "make test      set up (system packages, venv) and run the whole test suite"
+	@echo "make lint      ruff + mypy"
+	@echo "make bench     benchmarks with ratios against baselines (BENCH_ARGS=--quick)"
+
+# System packages for real peers (snmpd, sshd, promtool, chromium) and wrk (the API benchmark's
+# load generator). Needs root and apt; elsewhere it says what to install and goes on.
+system-packages:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  fi; \
+	else echo "not root or no apt-get: install $(APT_PACKAGES) yourself for the peer tests"; fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+setup: system-packages venv
+
+demo: setup
+	$(BIN)/cloudward demo
+
+run: venv
+	$(BIN)/cloudward run --config $(or $(CONFIG),cloudward.yaml)
+
+test: setup
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-quick: venv
+	$(BIN)/python -m pytest -q -x -m "not slow" $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check agent collectors planner tests bench
+	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

@@ -1,0 +1,395 @@
+"""Run cost, energy and carbon per asset: on premise as it is, and in the cloud right-sized.
+
+On premise: power from the asset's class and size (or its own figure) x PUE x the energy price,
+plus support contracts, plus hardware refresh capital when the kit reaches its refresh age. A VM
+whose host is in the estate draws nothing of its own (its host is counted). Cloud: CPU and memory
+right-sized from observed utilisation to a target, the cheapest size in the price table that fits,
+storage per GB-month; energy by the Cloud Carbon Footprint method (watts per vCPU between idle
+and full load, memory and SSD coefficients, the provider's PUE). kgCO2e = kWh x grid factor.
+Every figure is an estimate from the tables in ``config/planner/costs.yaml``, which name their
+sources and dates; the evidence on each :class:`AssetCost` says which rows were used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from planner.dates import plus_years
+from planner.fields import Reader, finish
+from planner.graphcore import EstateGraph
+from planner.model import DEVICE_CLASSES, AssetInput
+from planner.strategy import StrategyChoice
+
+HOURS_PER_YEAR = 8760.0
+MOVES = frozenset({"rehost", "relocate", "replatform", "repurchase", "refactor"})
+SIZES = ("small", "medium", "large")
+
+
+@dataclass(frozen=True, slots=True)
+class VmSize:
+    name: str
+    vcpu: int
+    memory_gib: float
+    linux_per_hour: float
+    windows_per_hour: float
+
+
+@dataclass(frozen=True, slots=True)
+class CostSettings:
+    currency: str
+    horizon_years: int
+    energy_price: float
+    energy_source: str
+    pue: float
+    pue_source: str
+    grid_kgco2e: float
+    grid_year: int
+    grid_source: str
+    watts: Mapping[str, Mapping[str, float]]
+    power_source: str
+    vm_watts_per_vcpu: float
+    small_max_cores: int
+    medium_max_cores: int
+    support_annual: Mapping[str, float]
+    support_source: str
+    refresh: Mapping[str, tuple[float, float]]  # class -> (capital cost, years)
+    refresh_source: str
+    sizes: tuple[VmSize, ...]
+    cloud_source: str
+    cloud_date: date | None
+    storage_per_gb_month: float
+    hours_per_month: float
+    target_cpu_pct: float
+    target_memory_pct: float
+    default_cpu_pct: float
+    default_memory_pct: float
+    cloud_watts_min: float
+    cloud_watts_max: float
+    cloud_memory_kwh_per_gb_hour: float
+    cloud_ssd_wh_per_tb_hour: float
+    cloud_replication: float
+    cloud_pue: float
+    cloud_carbon_source: str
+    day_rate: float
+    migration_treatment: str
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> CostSettings:
+        problems: list[str] = []
+        out = cls.read(Reader(data, "costs", problems))
+        finish(problems)
+        return out
+
+    @classmethod
+    def read(cls, r: Reader) -> CostSettings:
+        r.allow(
+            "currency",
+            "horizon_years",
+            "energy",
+            "onprem",
+            "carbon",
+            "power",
+            "support",
+            "refresh",
+            "cloud",
+            "migration",
+            "notes",
+        )
+        energy, onprem, carbon = r.section("energy"), r.section("onprem"), r.section("carbon")
+        power, support, refresh = r.section("power"), r.section("support"), r.section("refresh")
+        cloud, migration = r.section("cloud"), r.section("migration")
+        energy.allow("price_per_kwh", "source")
+        onprem.allow("pue", "source")
+        carbon.allow("kgco2e_per_kwh", "year", "source")
+        power.allow("source", "small_max_cores", "medium_max_cores", "vm_watts_per_vcpu", "watts")
+        support.allow("source", "annual")
+        refresh.allow("source", "classes")
+        cloud.allow(
+            "provider",
+            "region",
+            "source",
+            "date",
+            "hours_per_month",
+            "target_cpu_pct",
+            "target_memory_pct",
+            "default_cpu_pct",
+            "default_memory_pct",
+            "storage_per_gb_month",
+            "sizes",
+            "carbon",
+        )
+        migration.allow("day_rate", "treatment")
+        watts: dict[str, dict[str, float]] = {}
+        wsec = power.section("watts")
+        for klass, body in wsec.entries():
+            if klass not in DEVICE_CLASSES:
+                wsec.problem(f"{wsec.key(klass)}: unknown device class")
+            if isinstance(body, int | float) and not isinstance(body, bool):
+                watts[klass] = dict.fromkeys(SIZES, float(body))
+            else:
+                sizes = wsec.numbers(klass)
+                missing = [s for s in SIZES if s not in sizes]
+                if missing:
+                    wsec.problem(f"{wsec.key(klass)}: give one number or small/medium/large")
+                watts[klass] = {s: sizes.get(s, 0.0) for s in SIZES}
+        refresh_rows: dict[str, tuple[float, float]] = {}
+        rsec = refresh.section("classes")
+        for klass, _ in rsec.entries():
+            row = rsec.section(klass)
+            refresh_rows[klass] = (row.number("cost", minimum=0), row.number("years", minimum=1))
+        vm_sizes = []
+        for item in cloud.items("sizes"):
+            item.allow("name", "vcpu", "memory_gib", "linux_per_hour", "windows_per_hour")
+            vm_sizes.append(
+                VmSize(
+                    item.text("name"),
+                    item.integer("vcpu", minimum=1),
+                    item.number("memory_gib", minimum=0.5),
+                    item.number("linux_per_hour", minimum=0),
+                    item.number("windows_per_hour", minimum=0),
+                )
+            )
+        if not vm_sizes:
+            cloud.problem("costs.cloud.sizes: at least one VM size with prices is needed")
+        cc = cloud.section("carbon")
+        return cls(
+            currency=r.text("currency", "GBP"),
+            horizon_years=r.integer("horizon_years", 5, minimum=1),
+            energy_price=energy.number("price_per_kwh", minimum=0),
+            energy_source=energy.text("source"),
+            pue=onprem.number("pue", 1.8, minimum=1.0),
+            pue_source=onprem.text("source"),
+            grid_kgco2e=carbon.number("kgco2e_per_kwh", minimum=0),
+            grid_year=carbon.integer("year"),
+            grid_source=carbon.text("source"),
+            watts=watts,
+            power_source=power.text("source"),
+            vm_watts_per_vcpu=power.number("vm_watts_per_vcpu", 10.0, minimum=0),
+            small_max_cores=power.integer("small_max_cores", 8, minimum=1),
+            medium_max_cores=power.integer("medium_max_cores", 24, minimum=1),
+            support_annual=support.numbers("annual"),
+            support_source=support.text("source"),
+            refresh=refresh_rows,
+            refresh_source=refresh.text("source"),
+            sizes=tuple(sorted(vm_sizes, key=lambda s: (s.linux_per_hour, s.name))),
+            cloud_source=cloud.text("source"),
+            cloud_date=cloud.day("date"),
+            storage_per_gb_month=cloud.number("storage_per_gb_month", minimum=0),
+            hours_per_month=cloud.number("hours_per_month", 730.0, minimum=1, maximum=744),
+            target_cpu_pct=cloud.number("target_cpu_pct", 65.0, minimum=1, maximum=100),
+            target_memory_pct=cloud.number("target_memory_pct", 75.0, minimum=1, maximum=100),
+            default_cpu_pct=cloud.number("default_cpu_pct", 50.0, minimum=0, maximum=100),
+            default_memory_pct=cloud.number("default_memory_pct", 60.0, minimum=0, maximum=100),
+            cloud_watts_min=cc.number("min_watts_per_vcpu", minimum=0),
+            cloud_watts_max=cc.number("max_watts_per_vcpu", minimum=0),
+            cloud_memory_kwh_per_gb_hour=cc.number("memory_kwh_per_gb_hour", minimum=0),
+            cloud_ssd_wh_per_tb_hour=cc.number("ssd_wh_per_tb_hour", minimum=0),
+            cloud_replication=cc.number("replication", 1.0, minimum=1),
+            cloud_pue=cc.number("pue", minimum=1.0),
+            cloud_carbon_source=cc.text("source"),
+            day_rate=migration.number("day_rate", minimum=0),
+            migration_treatment=migration.text(
+                "treatment", "revenue", choices=("revenue", "capital")
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AssetCost:
+    """Annual figures (currency per year, kWh and kgCO2e per year) for one asset."""
+
+    asset_id: str
+    onprem_watts: float
+    onprem_kwh: float
+    onprem_energy: float
+    onprem_support: float
+    refresh_cost: float
+    refresh_years: float
+    next_refresh: date | None
+    cloud_size: str | None
+    cloud_compute: float
+    cloud_storage: float
+    cloud_kwh: float
+    onprem_kgco2e: float
+    cloud_kgco2e: float
+    moves: bool  # runs in the cloud after its wave (retire and retain do not)
+    evidence: tuple[str, ...]
+
+    @property
+    def onprem_annual(self) -> float:
+        return self.onprem_energy + self.onprem_support
+
+    @property
+    def cloud_annual(self) -> float:
+        return self.cloud_compute + self.cloud_storage
+
+
+def price_assets(
+    graph: EstateGraph,
+    strategies: tuple[StrategyChoice, ...],
+    settings: CostSettings,
+    today: date,
+) -> tuple[AssetCost, ...]:
+    """Annual on-premise and cloud cost, energy and carbon per asset (sorted by id)."""
+    onprem_cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    cloud_cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    out = []
+    for asset, choice in zip(graph.assets, strategies, strict=True):
+        host_counted = bool(asset.host) and asset.host in graph.index
+        key = (
+            asset.device_class,
+            asset.cpu_count,
+            asset.virtual,
+            host_counted,
+            asset.power_watts,
+            asset.support_cost,
+            asset.manufactured,
+            asset.bios_date,
+        )
+        onprem = onprem_cache.get(key)
+        if onprem is None:
+            onprem = onprem_cache[key] = _onprem(asset, settings, today, host_counted)
+        moves = choice.strategy in MOVES and asset.device_class in (
+            "server",
+            "appliance",
+            "unknown",
+        )
+        cloud: tuple[Any, ...] = (None, 0.0, 0.0, 0.0, ())
+        if moves:
+            ckey = (
+                asset.cpu_count,
+                asset.memory_bytes,
+                asset.disk_bytes,
+                asset.cpu_util_pct,
+                asset.memory_util_pct,
+                "windows" in (asset.os_name or "").lower(),
+            )
+            cloud = cloud_cache.get(ckey) or cloud_cache.setdefault(ckey, _cloud(asset, settings))
+        watts, kwh, support, cost, years, next_refresh, why = onprem
+        size_name, compute, storage, cloud_kwh, notes = cloud
+        out.append(
+            AssetCost(
+                asset_id=asset.id,
+                onprem_watts=watts,
+                onprem_kwh=kwh,
+                onprem_energy=round(kwh * settings.energy_price, 2),
+                onprem_support=support,
+                refresh_cost=cost,
+                refresh_years=years,
+                next_refresh=next_refresh,
+                cloud_size=size_name,
+                cloud_compute=compute,
+                cloud_storage=storage,
+                cloud_kwh=cloud_kwh,
+                onprem_kgco2e=round(kwh * settings.grid_kgco2e, 1),
+                cloud_kgco2e=round(cloud_kwh * settings.grid_kgco2e, 1),
+                moves=moves,
+                evidence=why + notes,
+            )
+        )
+    return tuple(out)
+
+
+def _size_of(asset: AssetInput, s: CostSettings) -> str:
+    cores = asset.cpu_count or 0
+    if cores and cores <= s.small_max_cores:
+        return "small"
+    if cores and cores <= s.medium_max_cores:
+        return "medium"
+    return "large" if cores else "medium"
+
+
+def _onprem(asset: AssetInput, s: CostSettings, today: date, host_counted: bool) -> tuple[Any, ...]:
+    why: list[str] = []
+    if asset.power_watts is not None:
+        watts = asset.power_watts
+        why.append(f"power {watts:g} W given for the asset")
+    elif asset.virtual and host_counted:
+        watts = 0.0
+        why.append("virtual machine: power counted on its host")
+    elif asset.virtual:
+        watts = (asset.cpu_count or 1) * s.vm_watts_per_vcpu
+        why.append(
+            f"virtual machine, host not in estate: {asset.cpu_count or 1} vCPU x "
+            f"{s.vm_watts_per_vcpu:g} W"
+        )
+    else:
+        size = _size_of(asset, s)
+        table = s.watts.get(asset.device_class) or s.watts.get("unknown") or {}
+        watts = table.get(size, 0.0)
+        why.append(f"power {watts:g} W: typical {size} {asset.device_class} ({s.power_source})")
+    kwh = watts * HOURS_PER_YEAR / 1000.0 * s.pue
+    physical = not asset.virtual
+    support = (
+        asset.support_cost
+        if asset.support_cost is not None
+        else (s.support_annual.get(asset.device_class, 0.0) if physical else 0.0)
+    )
+    if support:
+        why.append(f"support {support:g} a year ({s.support_source})")
+    cost, years = s.refresh.get(asset.device_class, (0.0, 0.0)) if physical else (0.0, 0.0)
+    next_refresh = None
+    made = asset.manufactured or asset.bios_date
+    if cost and years and made is not None:
+        cycles = max(1, math.ceil(((today - made).days / 365.25) / years))
+        next_refresh = plus_years(made, cycles * years)
+        while next_refresh < today:
+            cycles += 1
+            next_refresh = plus_years(made, cycles * years)
+        why.append(f"hardware refresh {cost:g} every {years:g} years, next {next_refresh}")
+    elif cost and years:
+        why.append("no manufacture or BIOS date: no hardware refresh projected")
+    return (
+        round(watts, 1),
+        round(kwh, 1),
+        round(support, 2),
+        cost if next_refresh else 0.0,
+        years if next_refresh else 0.0,
+        next_refresh,
+        tuple(why),
+    )
+
+
+def _cloud(asset: AssetInput, s: CostSettings) -> tuple[Any, ...]:
+    cores = asset.cpu_count or 2
+    mem_gib = (asset.memory_bytes or 4 * 2**30) / 2**30
+    cpu = asset.cpu_util_pct if asset.cpu_util_pct is not None else s.default_cpu_pct
+    mem = asset.memory_util_pct if asset.memory_util_pct is not None else s.default_memory_pct
+    need_cpu = max(1, math.ceil(cores * cpu / s.target_cpu_pct))
+    need_mem = max(1.0, mem_gib * mem / s.target_memory_pct)
+    windows = "windows" in (asset.os_name or "").lower()
+    fits = [v for v in s.sizes if v.vcpu >= need_cpu and v.memory_gib >= need_mem]
+    if fits:
+        vm = min(fits, key=lambda v: (v.windows_per_hour if windows else v.linux_per_hour, v.name))
+        note = ""
+    else:
+        vm = max(s.sizes, key=lambda v: (v.vcpu, v.memory_gib))
+        note = " (largest size in the table; smaller than needed)"
+    hourly = vm.windows_per_hour if windows else vm.linux_per_hour
+    compute = hourly * s.hours_per_month * 12
+    disk_gb = (asset.disk_bytes or 0) / 1e9
+    storage = disk_gb * s.storage_per_gb_month * 12
+    watts = vm.vcpu * (s.cloud_watts_min + cpu / 100.0 * (s.cloud_watts_max - s.cloud_watts_min))
+    kwh = (
+        watts * HOURS_PER_YEAR / 1000.0
+        + vm.memory_gib * s.cloud_memory_kwh_per_gb_hour * HOURS_PER_YEAR
+        + disk_gb
+        / 1000.0
+        * s.cloud_ssd_wh_per_tb_hour
+        / 1000.0
+        * HOURS_PER_YEAR
+        * s.cloud_replication
+    ) * s.cloud_pue
+    notes = [
+        f"right-sized from {cores} CPU at {cpu:g}% and {mem_gib:.0f} GiB at {mem:g}% to "
+        f"{need_cpu} vCPU / {need_mem:.1f} GiB: {vm.name}{note} at {hourly:g}/h "
+        f"({'Windows' if windows else 'Linux'}; {s.cloud_source})",
+        f"cloud energy by the Cloud Carbon Footprint method ({s.cloud_carbon_source})",
+    ]
+    if disk_gb:
+        notes.append(f"{disk_gb:.0f} GB storage at {s.storage_per_gb_month:g} per GB-month")
+    return vm.name, round(compute, 2), round(storage, 2), round(kwh, 1), tuple(notes)

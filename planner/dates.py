@@ -1,0 +1,130 @@
+"""Dates the plan is laid on: freeze windows and UK financial years (April to March).
+
+A freeze window is either recurring (``from: '12-18'``, ``to: '01-04'``: every year, crossing the
+new year when ``to`` is earlier than ``from``) or dated (``from: 2027-04-26``, ``to: 2027-05-10``).
+No wave may overlap one: a wave is pushed to the day after the window ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from planner.errors import ScheduleError
+from planner.fields import Reader, parse_day
+
+
+@dataclass(frozen=True, slots=True)
+class FreezeWindow:
+    name: str
+    start: str  # 'MM-DD' when recurring, else an ISO date
+    end: str
+    recurring: bool
+
+    @classmethod
+    def read(cls, r: Reader) -> FreezeWindow | None:
+        r.allow("name", "from", "to")
+        name = r.text("name", "freeze")
+        raw_from, raw_to = r.raw("from"), r.raw("to")
+        if raw_from is None or raw_to is None:
+            r.problem(f"{r.path}: needs 'from' and 'to'")
+            return None
+        day_from, day_to = parse_day(raw_from), parse_day(raw_to)
+        if day_from is not None and day_to is not None:
+            if day_to < day_from:
+                r.problem(f"{r.path}: 'to' ({day_to}) is before 'from' ({day_from})")
+            return cls(name, day_from.isoformat(), day_to.isoformat(), False)
+        for key, raw in (("from", raw_from), ("to", raw_to)):
+            if _month_day(str(raw)) is None:
+                r.problem(
+                    f"{r.key(key)}: must be a date (2027-04-26) or a yearly day ('12-18'),"
+                    f" got {raw!r}"
+                )
+                return None
+        return cls(name, str(raw_from), str(raw_to), True)
+
+    def spans(self, first_year: int, last_year: int) -> list[tuple[date, date]]:
+        """Concrete (start, end) days, inclusive, for windows starting in the given years."""
+        if not self.recurring:
+            return [(date.fromisoformat(self.start), date.fromisoformat(self.end))]
+        out = []
+        m1, d1 = _month_day(self.start) or (1, 1)
+        m2, d2 = _month_day(self.end) or (1, 1)
+        for year in range(first_year, last_year + 1):
+            start = _safe_day(year, m1, d1)
+            end = _safe_day(year + (1 if (m2, d2) < (m1, d1) else 0), m2, d2)
+            out.append((start, end))
+        return out
+
+
+def _month_day(text: str) -> tuple[int, int] | None:
+    parts = text.strip().split("-")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    month, day = int(parts[0]), int(parts[1])
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return month, day
+
+
+def _safe_day(year: int, month: int, day: int) -> date:
+    while True:
+        try:
+            return date(year, month, day)
+        except ValueError:  # 02-29 in a common year, 04-31 ...
+            day -= 1
+
+
+def next_monday(day: date) -> date:
+    return day + timedelta(days=(7 - day.weekday()) % 7)
+
+
+def first_clear(
+    start: date, days: int, windows: tuple[FreezeWindow, ...], *, horizon_years: int = 10
+) -> tuple[date, tuple[str, ...]]:
+    """The first day >= ``start`` where ``days`` consecutive days avoid every freeze window.
+
+    Returns the day and the names of the windows that pushed it later.
+    """
+    day = start
+    pushed: list[str] = []
+    limit = start + timedelta(days=365 * horizon_years)
+    spans = [
+        (s, e, w.name)
+        for w in windows
+        for s, e in w.spans(start.year - 1, start.year + horizon_years)
+    ]
+    while day <= limit:
+        end = day + timedelta(days=days - 1)
+        clash = [(s, e, name) for s, e, name in spans if s <= end and e >= day]
+        if not clash:
+            return day, tuple(pushed)
+        latest = max(clash, key=lambda x: x[1])
+        pushed.extend(name for _, _, name in sorted(clash) if name not in pushed)
+        day = latest[1] + timedelta(days=1)
+    raise ScheduleError(
+        f"freeze windows leave no gap of {days} days within {horizon_years} years of {start}: "
+        "shorten the waves (waves.wave_weeks) or the freeze windows (waves.freeze_windows)"
+    )
+
+
+def financial_year(day: date) -> str:
+    """The UK financial year holding ``day``: 2026-05-01 -> '2026/27'."""
+    first = day.year if day.month >= 4 else day.year - 1
+    return f"{first}/{(first + 1) % 100:02d}"
+
+
+def financial_year_bounds(label: str) -> tuple[date, date]:
+    """First and last day of a financial year label ('2026/27' -> 2026-04-01, 2027-03-31)."""
+    first = int(label.split("/")[0])
+    return date(first, 4, 1), date(first + 1, 3, 31)
+
+
+def plus_years(day: date, years: float) -> date:
+    """``day`` plus ``years``: calendar years when whole (29 February becomes the 28th)."""
+    if float(years).is_integer():
+        try:
+            return day.replace(year=day.year + int(years))
+        except ValueError:
+            return day.replace(year=day.year + int(years), day=28)
+    return day + timedelta(days=round(years * 365.25))

@@ -1,0 +1,352 @@
+"""Technical debt: a 0-100 score per asset, the weighted sum of explained factors.
+
+Each factor is ``(name, weight, value, evidence)`` with value in [0, 1]; its ``points`` are
+``100 x weight x value / sum of weights`` and the points add up to the score, so every number in
+a ranking can be traced to a fact (a lifecycle date, an open telnet port, a manufacture date).
+Weights and value scales are settings (``config/planner/debt.yaml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+from scipy.stats import rankdata
+
+from planner.factors import (
+    count,
+    exposure_value,
+    hardware_age,
+    hardware_support,
+    runway,
+    utilisation,
+)
+from planner.fields import Reader, finish
+from planner.graphcore import EstateGraph, distinct, pagerank
+from planner.lifecycle import STATUSES
+from planner.model import CRITICALITY_LABELS, EXPOSURE_KINDS, AssetInput
+from planner.support import AssetSupport
+
+FACTORS = (
+    "os_support",
+    "software_support",
+    "hardware_support",
+    "support_runway",
+    "hardware_age",
+    "insecure_exposure",
+    "utilisation",
+    "criticality",
+    "single_point_of_failure",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DebtSettings:
+    weights: Mapping[str, float]
+    status_values: Mapping[str, float]
+    out_of_warranty: float = 0.5
+    runway_days: int = 730
+    age_start_years: float = 3.0
+    age_full_years: float = 8.0
+    exposure_values: Mapping[str, float] | None = None
+    idle_days: int = 30
+    idle_cpu_pct: float = 2.0
+    idle_value: float = 1.0
+    over_cpu_pct: float = 15.0
+    over_min_cores: int = 8
+    over_value: float = 0.5
+    criticality_labels: Mapping[str, float] | None = None
+    spof_min_dependants: int = 3
+    spof_alternative_share: float = 0.5
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> DebtSettings:
+        problems: list[str] = []
+        out = cls.read(Reader(data, "debt", problems))
+        finish(problems)
+        return out
+
+    @classmethod
+    def read(cls, r: Reader) -> DebtSettings:
+        r.allow(
+            "weights",
+            "status_values",
+            "out_of_warranty",
+            "runway_days",
+            "hardware_age_years",
+            "exposure_values",
+            "utilisation",
+            "criticality_labels",
+            "spof",
+            "notes",
+        )
+        weights = r.numbers("weights")
+        for name in FACTORS:
+            if name not in weights:
+                r.problem(
+                    f"debt.weights.{name}: missing (every factor needs a weight, 0 to ignore)"
+                )
+        for name in sorted(set(weights) - set(FACTORS)):
+            r.problem(f"debt.weights.{name}: unknown factor (known: {', '.join(FACTORS)})")
+        if weights and sum(weights.values()) <= 0:
+            r.problem("debt.weights: at least one weight must be above 0")
+        status_values = r.numbers("status_values")
+        for status in STATUSES:
+            status_values.setdefault(status, 0.0)
+        exposures = r.numbers("exposure_values")
+        for kind in sorted(set(exposures) - set(EXPOSURE_KINDS)):
+            r.problem(f"debt.exposure_values.{kind}: unknown exposure kind")
+        labels = r.numbers("criticality_labels")
+        for label in sorted(set(labels) - set(CRITICALITY_LABELS)):
+            r.problem(f"debt.criticality_labels.{label}: unknown label")
+        age = r.section("hardware_age_years")
+        util = r.section("utilisation")
+        spof = r.section("spof")
+        start, full = age.number("start", 3.0, minimum=0), age.number("full", 8.0, minimum=0)
+        if full <= start:
+            age.problem("debt.hardware_age_years: 'full' must be greater than 'start'")
+        return cls(
+            weights=weights,
+            status_values=status_values,
+            out_of_warranty=r.number("out_of_warranty", 0.5, minimum=0, maximum=1),
+            runway_days=r.integer("runway_days", 730, minimum=1),
+            age_start_years=start,
+            age_full_years=full,
+            exposure_values=exposures,
+            idle_days=util.integer("idle_days", 30, minimum=1),
+            idle_cpu_pct=util.number("idle_cpu_pct", 2.0, minimum=0),
+            idle_value=util.number("idle_value", 1.0, minimum=0, maximum=1),
+            over_cpu_pct=util.number("over_provisioned_cpu_pct", 15.0, minimum=0),
+            over_min_cores=util.integer("over_provisioned_min_cores", 8, minimum=1),
+            over_value=util.number("over_provisioned_value", 0.5, minimum=0, maximum=1),
+            criticality_labels=labels,
+            spof_min_dependants=spof.integer("min_dependants", 3, minimum=1),
+            spof_alternative_share=spof.number("alternative_share", 0.5, minimum=0, maximum=1),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DebtFactor:
+    name: str
+    weight: float
+    value: float
+    points: float
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssetDebt:
+    asset_id: str
+    score: float
+    dependants: int
+    factors: tuple[DebtFactor, ...]
+
+    def factor(self, name: str) -> DebtFactor:
+        return next(f for f in self.factors if f.name == name)
+
+
+@dataclass(frozen=True, slots=True)
+class _GraphFacts:
+    dependants: Any  # distinct dependants per node (hubs calling in do not count)
+    rank_pct: Any  # PageRank percentile among assets with dependants
+    alternative: Any  # share of in-links whose caller also uses another server on that port
+
+
+def graph_facts(
+    graph: EstateGraph, infrastructure: frozenset[str], backend: str = "igraph"
+) -> _GraphFacts:
+    n = graph.n
+    hub = np.zeros(n, dtype=bool)
+    for asset_id in infrastructure:
+        if asset_id in graph.index:
+            hub[graph.index[asset_id]] = True
+    keep = ~hub[graph.src] & (graph.src != graph.dst)
+    src, dst, port = graph.src[keep], graph.dst[keep], graph.port[keep]
+    pairs = distinct(dst * n + src)
+    dependants = np.bincount(pairs // n, minlength=n)
+    ranks = pagerank(n, src, dst, np.ones(src.shape[0]), backend=backend)
+    rank_pct = np.zeros(n)
+    has = dependants > 0
+    if has.any():
+        rank_pct[has] = rankdata(ranks[has], method="max") / has.sum()
+    # a caller with two or more servers on the same port has an alternative (a redundant pair)
+    span = np.int64(65538)
+    trip = distinct((src * span + (port + 1)) * n + dst)  # distinct (caller, port, server)
+    caller_port, server = trip // n, trip % n
+    _, inverse, counts = np.unique(caller_port, return_inverse=True, return_counts=True)
+    has_alt = counts[inverse] >= 2
+    total = np.bincount(server, minlength=n)
+    alt = np.bincount(server, weights=has_alt, minlength=n)
+    alternative = np.divide(alt, total, out=np.zeros(n), where=total > 0)
+    return _GraphFacts(dependants, rank_pct, alternative)
+
+
+def score_debt(
+    graph: EstateGraph,
+    support: tuple[AssetSupport, ...],
+    settings: DebtSettings,
+    today: date,
+    *,
+    infrastructure: frozenset[str] = frozenset(),
+    backend: str = "igraph",
+) -> tuple[AssetDebt, ...]:
+    """Debt per asset (sorted by id). ``infrastructure``: hub ids whose calls are not dependants;
+    ``backend``: igraph (scipy PageRank) or networkx (the reference)."""
+    facts = graph_facts(graph, infrastructure, backend)
+    scorer = _Scorer(settings, today)
+    dependants = facts.dependants.tolist()
+    rank_pct = facts.rank_pct.tolist()
+    alternative = facts.alternative.tolist()
+    out = []
+    for node, (asset, sup) in enumerate(zip(graph.assets, support, strict=True)):
+        s = scorer.support_factors(sup)
+        a = scorer.asset_factors(asset, sup)
+        g = scorer.graph_factors(asset, dependants[node], rank_pct[node], alternative[node])
+        ordered = (s[0], s[1], a[0], s[2], a[1], a[2], a[3], g[0], g[1])  # FACTORS order
+        score = (
+            s[0].points
+            + s[1].points
+            + a[0].points
+            + s[2].points
+            + a[1].points
+            + a[2].points
+            + a[3].points
+            + g[0].points
+            + g[1].points
+        )
+        out.append(AssetDebt(asset.id, round(score, 1), dependants[node], ordered))
+    return tuple(out)
+
+
+class _Scorer:
+    """Builds factors, sharing identical ones: most assets repeat the same facts."""
+
+    def __init__(self, settings: DebtSettings, today: date) -> None:
+        self.s = settings
+        self.today = today
+        self.total = sum(settings.weights.values())
+        self.factors: dict[tuple[str, float, str], DebtFactor] = {}
+        self.by_support: dict[int, tuple[DebtFactor, ...]] = {}
+        self.by_asset: dict[tuple[Any, ...], DebtFactor] = {}
+
+    def factor(self, name: str, value: float, evidence: str) -> DebtFactor:
+        key = (name, value, evidence)
+        found = self.factors.get(key)
+        if found is None:
+            weight = self.s.weights.get(name, 0.0)
+            points = round(100.0 * weight * value / self.total, 2)
+            found = DebtFactor(name, weight, round(value, 3), points, evidence)
+            self.factors[key] = found
+        return found
+
+    def support_factors(self, sup: AssetSupport) -> tuple[DebtFactor, ...]:
+        key = id(sup.components)  # support shares component tuples between equal assets
+        found = self.by_support.get(key)
+        if found is not None:
+            return found
+        sv = self.s.status_values
+        os_comp = sup.component("os")
+        if os_comp is None:
+            os_f = self.factor(
+                "os_support", sv["unknown"], "no OS or firmware reported: support unknown"
+            )
+        else:
+            os_f = self.factor("os_support", sv[os_comp.status], os_comp.evidence)
+        software = [c for c in sup.components if c.component == "software"]
+        if software:
+            worst = max(software, key=lambda c: sv[c.status])
+            sw_f = self.factor("software_support", sv[worst.status], worst.evidence)
+        else:
+            sw_f = self.factor(
+                "software_support", 0.0, "no major software with lifecycle data detected"
+            )
+        found = (os_f, sw_f, self.factor("support_runway", *runway(sup, self.s)))
+        self.by_support[key] = found
+        return found
+
+    def asset_factors(self, asset: AssetInput, sup: AssetSupport) -> tuple[DebtFactor, ...]:
+        s, today, cache = self.s, self.today, self.by_asset
+        key: tuple[Any, ...] = ("hw", asset.virtual, id(sup.components), id(sup.hardware))
+        hardware = cache.get(key)
+        if hardware is None:
+            hardware = cache[key] = self.factor(
+                "hardware_support", *hardware_support(asset, sup, s, today)
+            )
+        key = (
+            "age",
+            asset.virtual,
+            asset.manufactured,
+            id(sup.hardware),
+            asset.bios_date,
+            asset.first_seen,
+        )
+        age = cache.get(key)
+        if age is None:
+            age = cache[key] = self.factor("hardware_age", *hardware_age(asset, sup, s, today))
+        key = ("exposure", asset.exposures)
+        exposure = cache.get(key)
+        if exposure is None:
+            exposure = cache[key] = self.factor("insecure_exposure", *exposure_value(asset, s))
+        key = ("util", asset.idle_days, asset.cpu_util_pct, asset.cpu_count)
+        util = cache.get(key)
+        if util is None:
+            util = cache[key] = self.factor("utilisation", *utilisation(asset, s))
+        return hardware, age, exposure, util
+
+    def graph_factors(
+        self, asset: AssetInput, dependants: int, pct: float, alt: float
+    ) -> tuple[DebtFactor, ...]:
+        if not dependants and asset.criticality is None and asset.redundant is None:
+            quiet = self.by_asset.get(("quiet",))
+            if quiet is None:
+                quiet = self.by_asset[("quiet",)] = self.factor(
+                    "criticality", 0.0, "no dependants observed"
+                )
+            spof = self.by_asset.get(("quiet-spof",))
+            if spof is None:
+                spof = self.by_asset[("quiet-spof",)] = self.factor(
+                    "single_point_of_failure", 0.0, "no dependants"
+                )
+            return quiet, spof
+        s = self.s
+        if asset.criticality is not None:
+            value = (s.criticality_labels or {}).get(asset.criticality, 0.0)
+            crit = self.factor("criticality", value, f"set to {asset.criticality} by override")
+        elif dependants:
+            crit = self.factor(
+                "criticality",
+                pct,
+                f"{count(dependants, 'dependant')}; PageRank at "
+                f"percentile {100 * pct:.0f} of assets with dependants",
+            )
+        else:
+            crit = self.factor("criticality", 0.0, "no dependants observed")
+        if asset.redundant is not None:
+            spof = self.factor(
+                "single_point_of_failure",
+                0.0 if asset.redundant else 1.0,
+                "redundant by override"
+                if asset.redundant
+                else "single point of failure by override",
+            )
+        elif dependants >= s.spof_min_dependants and alt < s.spof_alternative_share:
+            spof = self.factor(
+                "single_point_of_failure",
+                1.0,
+                f"{count(dependants, 'dependant')} and only {100 * alt:.0f}% of its callers "
+                "also use another server on the same port: no redundant peer seen",
+            )
+        elif dependants < s.spof_min_dependants:
+            spof = self.factor(
+                "single_point_of_failure", 0.0, f"only {count(dependants, 'dependant')}"
+            )
+        else:
+            spof = self.factor(
+                "single_point_of_failure",
+                0.0,
+                f"{100 * alt:.0f}% of callers also use another server on the same port",
+            )
+        return crit, spof

@@ -1,0 +1,186 @@
+"""Shared infrastructure (hubs): DNS, directory, NTP, backup, monitoring, auth, logging, patching.
+
+With every edge kept, nine servers in ten talk to DNS and the estate is one blob; so hubs are set
+aside before move groups are formed, links to them become soft, and they form wave 0 (the
+landing zone). A hub is found by its role ports (enough distinct peers using them, in the
+role's direction: clients call DNS, monitoring calls its targets), or by its name together with
+at least one peer. The degree rule (distinct peers > median + k x MAD) only *offers* candidates
+for review: it also catches popular business servers. ``AssetInput.hub`` and the include/exclude
+lists override everything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.fields import Reader, finish
+from planner.graphcore import EstateGraph, distinct
+
+
+@dataclass(frozen=True, slots=True)
+class HubRole:
+    name: str
+    inbound_ports: frozenset[int]  # peers connect to the hub on these
+    outbound_ports: frozenset[int]  # the hub connects to its peers on these
+    names: re.Pattern[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class HubRules:
+    roles: tuple[HubRole, ...] = ()
+    min_peers: int = 5
+    name_min_peers: int = 1
+    degree_mad_factor: float = 50.0
+    degree_floor: int = 50
+    include: frozenset[str] = frozenset()
+    exclude: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> HubRules:
+        problems: list[str] = []
+        out = cls.read(Reader(data, "hubs", problems))
+        finish(problems)
+        return out
+
+    @classmethod
+    def read(cls, reader: Reader) -> HubRules:
+        reader.allow(
+            "roles",
+            "min_peers",
+            "name_min_peers",
+            "degree_mad_factor",
+            "degree_floor",
+            "include",
+            "exclude",
+            "notes",
+        )
+        roles = []
+        section = reader.section("roles")
+        for name, _ in section.entries():
+            role = section.section(name)
+            role.allow("inbound_ports", "outbound_ports", "names", "notes")
+            roles.append(
+                HubRole(
+                    name=name,
+                    inbound_ports=frozenset(role.integers("inbound_ports")),
+                    outbound_ports=frozenset(role.integers("outbound_ports")),
+                    names=role.pattern("names"),
+                )
+            )
+        return cls(
+            roles=tuple(roles),
+            min_peers=reader.integer("min_peers", 5, minimum=1),
+            name_min_peers=reader.integer("name_min_peers", 1, minimum=0),
+            degree_mad_factor=reader.number("degree_mad_factor", 50.0, minimum=0),
+            degree_floor=reader.integer("degree_floor", 50, minimum=1),
+            include=frozenset(reader.texts("include")),
+            exclude=frozenset(reader.texts("exclude")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Hub:
+    asset_id: str
+    roles: tuple[str, ...]
+    peers: int
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HubCandidate:
+    """A server with far more peers than most: offered for review, not set aside."""
+
+    asset_id: str
+    peers: int
+    threshold: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hubs:
+    hubs: tuple[Hub, ...]
+    candidates: tuple[HubCandidate, ...]
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset(h.asset_id for h in self.hubs)
+
+
+def _distinct_peers(n: int, owner: npt.NDArray[np.int64], peer: npt.NDArray[np.int64]) -> Any:
+    keep = owner != peer
+    pairs = distinct(owner[keep] * n + peer[keep])
+    return np.bincount(pairs // n, minlength=n)
+
+
+def detect_hubs(graph: EstateGraph, rules: HubRules) -> Hubs:
+    """Hubs by role ports, names and overrides; high-degree servers as candidates for review."""
+    n = graph.n
+    src, dst, port = graph.src, graph.dst, graph.port
+    reasons: dict[int, list[str]] = {}
+    roles: dict[int, list[str]] = {}
+    peers_all = _distinct_peers(n, np.concatenate([src, dst]), np.concatenate([dst, src]))
+
+    def add(node: int, role: str, reason: str) -> None:
+        reasons.setdefault(node, []).append(reason)
+        if role not in roles.setdefault(node, []):
+            roles[node].append(role)
+
+    for role in rules.roles:
+        for ports, owner, other, verb in (
+            (role.inbound_ports, dst, src, "peers connect to it on"),
+            (role.outbound_ports, src, dst, "it connects to peers on"),
+        ):
+            if not ports:
+                continue
+            mask = np.isin(port, np.fromiter(sorted(ports), dtype=np.int64))
+            counts = _distinct_peers(n, owner[mask], other[mask])
+            listed = ", ".join(str(p) for p in sorted(ports))
+            for node in np.flatnonzero(counts >= rules.min_peers).tolist():
+                add(node, role.name, f"{role.name}: {counts[node]} {verb} port {listed}")
+    named = [r for r in rules.roles if r.names is not None]
+    if named:  # one combined pass first: few names match any role
+        anyname = re.compile(
+            "|".join(f"(?:{r.names.pattern})" for r in named if r.names), re.IGNORECASE
+        )
+        for node, asset in enumerate(graph.assets):
+            text = asset.label
+            if not anyname.search(text) or peers_all[node] < rules.name_min_peers:
+                continue
+            for role in named:
+                if role.names is not None and role.names.search(text):
+                    add(node, role.name, f"{role.name}: name {text!r} with {peers_all[node]} peers")
+    for node, asset in enumerate(graph.assets):
+        if asset.hub is True or asset.id in rules.include:
+            add(node, "override", "set as shared infrastructure by override")
+    hubs = []
+    for node in sorted(reasons):
+        asset = graph.assets[node]
+        if asset.external or asset.hub is False or asset.id in rules.exclude:
+            continue
+        hubs.append(Hub(asset.id, tuple(roles[node]), int(peers_all[node]), tuple(reasons[node])))
+    hub_nodes = {graph.index[h.asset_id] for h in hubs}
+    candidates = []
+    if n:
+        median = float(np.median(peers_all))
+        mad = float(np.median(np.abs(peers_all - median)))
+        threshold = max(float(rules.degree_floor), median + rules.degree_mad_factor * mad)
+        for node in np.flatnonzero(peers_all > threshold).tolist():
+            if node in hub_nodes or graph.assets[node].external:
+                continue
+            candidates.append(
+                HubCandidate(
+                    graph.assets[node].id,
+                    int(peers_all[node]),
+                    threshold,
+                    f"{peers_all[node]} distinct peers, above median {median:g} + "
+                    f"{rules.degree_mad_factor:g} x MAD {mad:g} (review: shared service or "
+                    "busy business application?)",
+                )
+            )
+    return Hubs(tuple(hubs), tuple(candidates))

@@ -1,0 +1,259 @@
+"""Import assets and dependencies from CSV or JSON (the format is in ``config/import-format.md``).
+
+Columns are matched by name ignoring case, spaces, underscores and brackets, with the aliases the
+cloud migration tools' CSV imports use ("Server name", "Cores", "Memory (In MB)", "OS name",
+"CPU utilization percentage", "Source server name", "Destination port", ...). A CSV file holds
+either assets or dependencies (told apart by its header); a JSON file holds
+``{"assets": [...], "dependencies": [...]}``. Every error names the row and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from planner.columns import (
+    ASSET_ALIASES,
+    DEPENDENCY_ALIASES,
+    DISK_N,
+    ENVIRONMENT_WORDS,
+    Row,
+    key_of,
+    to_float,
+)
+from planner.errors import EstateError, ImportFormatError
+from planner.model import (
+    CRITICALITY_LABELS,
+    DEPENDENCY_KINDS,
+    DEVICE_CLASSES,
+    AssetInput,
+    Dependency,
+    Exposure,
+    Listener,
+)
+
+Assets = tuple[AssetInput, ...]
+Dependencies = tuple[Dependency, ...]
+
+
+def parse_import(text: str, fmt: str) -> tuple[Assets, Dependencies]:
+    """Assets and dependencies from ``text`` in ``fmt`` ("csv" or "json")."""
+    if fmt == "json":
+        return _parse_json(text)
+    if fmt == "csv":
+        return _parse_csv(text)
+    raise ImportFormatError(f"unknown import format {fmt!r}: use 'csv' or 'json'")
+
+
+def _parse_json(text: str) -> tuple[Assets, Dependencies]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFormatError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(data, Mapping) or not ({"assets", "dependencies"} & set(data)):
+        raise ImportFormatError(
+            'JSON import must be an object with "assets" and/or "dependencies" lists'
+        )
+    rows: dict[str, list[Mapping[str, Any]]] = {}
+    for part in ("assets", "dependencies"):
+        value = data.get(part, [])
+        if not isinstance(value, list) or not all(isinstance(x, Mapping) for x in value):
+            raise ImportFormatError(f'"{part}" must be a list of objects')
+        rows[part] = value
+    assets = _assets([(i + 1, r) for i, r in enumerate(rows["assets"])])
+    deps = _dependencies([(i + 1, r) for i, r in enumerate(rows["dependencies"])], assets)
+    return assets, deps
+
+
+def _parse_csv(text: str) -> tuple[Assets, Dependencies]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [key_of(h) for h in (reader.fieldnames or [])]
+    if not header:
+        raise ImportFormatError("the CSV file is empty: the first line must be a header", row=1)
+    rows = [(i + 2, row) for i, row in enumerate(reader)]
+    src_keys = set(DEPENDENCY_ALIASES["src"]) | set(DEPENDENCY_ALIASES["src_ip"])
+    if src_keys & set(header):
+        return (), _dependencies(rows, ())
+    name_keys = set(ASSET_ALIASES["name"]) | set(ASSET_ALIASES["id"])
+    if name_keys & set(header):
+        return _assets(rows), ()
+    raise ImportFormatError(
+        "the header names neither assets (a 'Server name' or 'id' column) "
+        "nor dependencies (a 'Source server name' or 'source' column)",
+        row=1,
+    )
+
+
+def _assets(rows: Sequence[tuple[int, Mapping[str, Any]]]) -> Assets:
+    out: list[AssetInput] = []
+    seen: dict[str, int] = {}
+    for number, raw in rows:
+        row = Row(number, raw, ASSET_ALIASES)
+        asset = _asset(row)
+        if asset.id in seen:
+            raise row.fail(
+                row.get("id")[0] if row.get("id")[1] else row.get("name")[0],
+                f"asset {asset.id!r} already given on row {seen[asset.id]}",
+            )
+        seen[asset.id] = number
+        out.append(asset)
+    return tuple(out)
+
+
+def _asset(row: Row) -> AssetInput:
+    name = row.text("name")
+    asset_id = row.text("id") or name
+    if not asset_id:
+        raise row.fail("name", "every asset needs a server name (or an id)")
+    memory = row.number("memory_bytes")
+    if memory is None and row.number("memory_gb") is not None:
+        memory = (row.number("memory_gb") or 0) * 2**30
+    if memory is None and row.number("memory_mb") is not None:
+        memory = (row.number("memory_mb") or 0) * 2**20
+    disk = row.number("disk_bytes")
+    if disk is None:
+        gb = row.number("disk_gb")
+        disks = [
+            (to_float(v) if v not in ("", None) else 0.0)
+            for k, (_, v) in row.raw.items()
+            if DISK_N.match(k)
+        ]
+        if gb is None and disks:
+            gb = sum(disks)
+        disk = None if gb is None else gb * 1e9
+    try:
+        return AssetInput(
+            id=asset_id,
+            name=name,
+            addresses=tuple(row.items("addresses")),
+            site=row.text("site"),
+            environment=row.choice("environment", ENVIRONMENT_WORDS) or "unknown",
+            device_class=row.choice("device_class", DEVICE_CLASSES) or "server",
+            vendor=row.text("vendor"),
+            model=row.text("model"),
+            serial=row.text("serial"),
+            os_name=row.text("os_name"),
+            os_version=row.text("os_version"),
+            firmware=row.text("firmware"),
+            architecture=row.text("architecture"),
+            software=tuple(_software(row, x) for x in row.items("software")),
+            cpu_count=row.whole("cpu_count"),
+            memory_bytes=None if memory is None else int(memory),
+            disk_bytes=None if disk is None else int(disk),
+            cpu_util_pct=row.number("cpu_util_pct"),
+            memory_util_pct=row.number("memory_util_pct"),
+            listening=tuple(_listener(row, x) for x in row.items("listening")),
+            exposures=tuple(_exposure(row, x) for x in row.items("exposures")),
+            first_seen=row.day("first_seen"),
+            manufactured=row.day("manufactured"),
+            bios_date=row.day("bios_date"),
+            idle_days=row.whole("idle_days"),
+            application=row.text("application"),
+            tags=tuple(row.items("tags")),
+            criticality=row.choice("criticality", CRITICALITY_LABELS),
+            virtual=row.flag("virtual"),
+            host=row.text("host"),
+            hub=row.flag("hub"),
+            redundant=row.flag("redundant"),
+            external=bool(row.flag("external")),
+            power_watts=row.number("power_watts"),
+            support_cost=row.number("support_cost"),
+        )
+    except EstateError as exc:
+        raise row.fail("", str(exc)) from None
+
+
+def _software(row: Row, item: Any) -> tuple[str, str | None]:
+    """``name=version`` text, a ``{"name", "version"}`` object or a ``[name, version]`` pair."""
+    if isinstance(item, Mapping) and item.get("name"):
+        version = item.get("version")
+        return str(item["name"]).strip(), (str(version).strip() if version else None)
+    if isinstance(item, list) and 1 <= len(item) <= 2 and item[0]:
+        return str(item[0]).strip(), (str(item[1]).strip() if len(item) > 1 and item[1] else None)
+    if isinstance(item, str):
+        name, _, version = item.partition("=")
+        if name.strip():
+            return name.strip(), (version.strip() or None)
+    raise row.fail(
+        row.get("software")[0],
+        f'{item!r} is not \'name=version\' or {{"name": ..., "version": ...}}',
+    )
+
+
+def _listener(row: Row, item: Any) -> Listener:
+    if isinstance(item, Mapping) and "port" in item:
+        item = f"{item.get('proto', 'tcp')}/{item['port']}"
+    text = str(item).strip().lower()
+    proto = "tcp"
+    if "/" in text:
+        left, right = text.split("/", 1)
+        if left in ("tcp", "udp"):
+            proto, text = left, right
+        else:
+            text = left
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise row.fail(row.get("listening")[0], f"{item!r} is not a port like 443 or tcp/443")
+    return Listener(int(text), proto)
+
+
+def _exposure(row: Row, item: Any) -> Exposure:
+    if isinstance(item, Mapping):
+        item = f"{item.get('kind', '')}:{item.get('detail') or ''}"
+    kind, _, detail = str(item).partition(":")
+    try:
+        return Exposure(kind.strip().lower(), detail.strip() or None)
+    except EstateError as exc:
+        raise row.fail(row.get("exposures")[0], str(exc)) from None
+
+
+def _dependencies(rows: Sequence[tuple[int, Mapping[str, Any]]], assets: Assets) -> Dependencies:
+    by_ip = {ip: a.id for a in assets for ip in a.addresses}
+    merged: dict[tuple[str, str, int | None], Dependency] = {}
+    for number, raw in rows:
+        row = Row(number, raw, DEPENDENCY_ALIASES)
+        src = row.text("src") or by_ip.get(row.text("src_ip") or "", row.text("src_ip"))
+        dst = row.text("dst") or by_ip.get(row.text("dst_ip") or "", row.text("dst_ip"))
+        if not src:
+            raise row.fail("source", "needs a source server name or source IP")
+        if not dst:
+            raise row.fail("destination", "needs a destination server name or destination IP")
+        port = row.whole("port")
+        if port is not None and not 0 < port < 65536:
+            raise row.fail(row.get("port")[0], f"{port} is not a port number (1-65535)")
+        dep = Dependency(
+            src=src,
+            dst=dst,
+            port=port,
+            service=row.text("service"),
+            process=row.text("process"),
+            count=row.whole("count") or 1,
+            first_seen=row.day("first_seen"),
+            last_seen=row.day("last_seen"),
+            kind=row.choice("kind", DEPENDENCY_KINDS) or "unknown",
+        )
+        key = (dep.src, dep.dst, dep.port)
+        old = merged.get(key)
+        merged[key] = dep if old is None else _combine(old, dep)
+    return tuple(merged[k] for k in merged)
+
+
+def _combine(a: Dependency, b: Dependency) -> Dependency:
+    """Rows for the same link (one per time slot, as exported) add up."""
+    firsts = [d for d in (a.first_seen, b.first_seen) if d]
+    lasts = [d for d in (a.last_seen, b.last_seen) if d]
+    return Dependency(
+        a.src,
+        a.dst,
+        a.port,
+        a.service or b.service,
+        a.process or b.process,
+        a.count + b.count,
+        min(firsts) if firsts else None,
+        max(lasts) if lasts else None,
+        a.kind if a.kind != "unknown" else b.kind,
+    )

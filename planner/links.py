@@ -1,0 +1,128 @@
+"""Hard and soft dependencies.
+
+A hard dependency must move with, or after, what it depends on (latency- or location-bound: a
+shared database, a file share, a message queue); a soft one can stretch across the hybrid link for
+a while (DNS, NTP, directory, monitoring). The kind given in the input wins; then links touching
+shared infrastructure, retained or external assets are soft; then ports decide (hard ports, soft
+ports); then very chatty links are hard; the rest take the default kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.fields import Reader, finish
+from planner.graphcore import KIND_CODES, EstateGraph
+
+REASONS = (
+    "given in the input",
+    "touches shared infrastructure",
+    "touches an asset that stays on premise",
+    "touches an outside peer",
+    "hard port",
+    "soft port",
+    "chatty",
+    "default",
+    "cut to break a cycle",
+    "runs on this host",
+)
+R_INPUT, R_HUB, R_RETAINED, R_EXTERNAL, R_HARD_PORT, R_SOFT_PORT, R_CHATTY, R_DEFAULT = range(8)
+R_CYCLE, R_RUNS_ON = 8, 9
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRules:
+    hard_ports: frozenset[int] = frozenset()
+    soft_ports: frozenset[int] = frozenset()
+    chatty_count: int = 0  # 0: off
+    default: str = "soft"
+    hard_weight: float = 2.0
+    soft_weight: float = 1.0
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> LinkRules:
+        problems: list[str] = []
+        out = cls.read(Reader(data, "links", problems))
+        finish(problems)
+        return out
+
+    @classmethod
+    def read(cls, r: Reader) -> LinkRules:
+        r.allow(
+            "hard_ports",
+            "soft_ports",
+            "chatty_count",
+            "default",
+            "hard_weight",
+            "soft_weight",
+            "notes",
+        )
+        hard, soft = frozenset(r.integers("hard_ports")), frozenset(r.integers("soft_ports"))
+        both = sorted(hard & soft)
+        if both:
+            r.problem(f"links: ports {both} are listed as both hard and soft")
+        return cls(
+            hard_ports=hard,
+            soft_ports=soft,
+            chatty_count=r.integer("chatty_count", 0, minimum=0),
+            default=r.text("default", "soft", choices=("hard", "soft")),
+            hard_weight=r.number("hard_weight", 2.0, minimum=0),
+            soft_weight=r.number("soft_weight", 1.0, minimum=0),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class LinkKinds:
+    """Per dependency (estate order): hard or soft, and why (an index into :data:`REASONS`)."""
+
+    hard: npt.NDArray[np.bool_]
+    reason: npt.NDArray[np.int8]
+
+    def describe(self, i: int) -> tuple[str, str]:
+        return ("hard" if self.hard[i] else "soft"), REASONS[int(self.reason[i])]
+
+
+def classify_links(
+    graph: EstateGraph,
+    rules: LinkRules,
+    *,
+    hubs: npt.NDArray[np.bool_],
+    stays: npt.NDArray[np.bool_],
+) -> LinkKinds:
+    """Kind of every dependency; ``hubs`` and ``stays`` are per-node masks (stays: retained)."""
+    m = graph.m
+    src, dst, port = graph.src, graph.dst, graph.port
+    external = np.fromiter((a.external for a in graph.assets), dtype=bool, count=graph.n)
+    hard = np.full(m, rules.default == "hard")
+    reason = np.full(m, R_DEFAULT, dtype=np.int8)
+    decided = np.zeros(m, dtype=bool)
+
+    def settle(
+        mask: npt.NDArray[np.bool_], is_hard: bool | npt.NDArray[np.bool_], why: int
+    ) -> None:
+        todo = mask & ~decided
+        hard[todo] = is_hard if isinstance(is_hard, bool) else is_hard[todo]
+        reason[todo] = why
+        decided[todo] = True
+
+    given = graph.kind != KIND_CODES["unknown"]
+    settle(given, graph.kind == KIND_CODES["hard"], R_INPUT)
+    settle(hubs[src] | hubs[dst], False, R_HUB)
+    settle(stays[src] | stays[dst], False, R_RETAINED)
+    settle(external[src] | external[dst], False, R_EXTERNAL)
+    if rules.hard_ports:
+        settle(
+            np.isin(port, np.fromiter(sorted(rules.hard_ports), dtype=np.int64)), True, R_HARD_PORT
+        )
+    if rules.soft_ports:
+        settle(
+            np.isin(port, np.fromiter(sorted(rules.soft_ports), dtype=np.int64)), False, R_SOFT_PORT
+        )
+    if rules.chatty_count:
+        settle(graph.count >= rules.chatty_count, True, R_CHATTY)
+    return LinkKinds(hard, reason)

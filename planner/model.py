@@ -1,0 +1,169 @@
+"""The planner's input: an :class:`Estate` of :class:`AssetInput` and :class:`Dependency` records.
+
+Plain frozen records with plain strings: the planner never imports the collectors. Device classes
+follow the collectors' vocabulary (switch, router, firewall, server, hypervisor, bmc, storage, ups,
+pdu, printer, wireless, camera, appliance, endpoint, unknown); OS names are what the collectors
+report ("Windows", "Red Hat Enterprise Linux", "RHEL", "Ubuntu", "ESXi", "IOS-XE", "FortiOS", ...).
+A dependency ``src -> dst`` means *src* opened connections to *dst* (src depends on dst).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from planner.errors import EstateError
+
+DEVICE_CLASSES = (
+    "switch",
+    "router",
+    "firewall",
+    "server",
+    "hypervisor",
+    "bmc",
+    "storage",
+    "ups",
+    "pdu",
+    "printer",
+    "wireless",
+    "camera",
+    "appliance",
+    "endpoint",
+    "unknown",
+)
+ENVIRONMENTS = ("prod", "dev", "test", "staging", "dr", "unknown")
+NON_PRODUCTION = frozenset({"dev", "test", "staging"})
+DEPENDENCY_KINDS = ("hard", "soft", "unknown")
+CRITICALITY_LABELS = ("low", "medium", "high", "critical")
+EXPOSURE_KINDS = (
+    "telnet",
+    "snmp-default-community",
+    "snmp-cleartext",
+    "smbv1",
+    "old-tls",
+    "weak-ssh",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """A listening socket seen on the asset."""
+
+    port: int
+    proto: str = "tcp"
+    service: str | None = None
+    process: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """An insecure service observed on the asset (``kind`` is one of :data:`EXPOSURE_KINDS`)."""
+
+    kind: str
+    detail: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in EXPOSURE_KINDS:
+            raise EstateError(
+                f"exposure kind {self.kind!r} is not one of {', '.join(EXPOSURE_KINDS)}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class AssetInput:
+    """One asset as the planner sees it. Only ``id`` is required; unknowns stay ``None``."""
+
+    id: str
+    name: str | None = None
+    addresses: tuple[str, ...] = ()
+    site: str | None = None
+    environment: str = "unknown"
+    device_class: str = "unknown"
+    vendor: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    os_name: str | None = None
+    os_version: str | None = None
+    firmware: str | None = None
+    architecture: str | None = None
+    software: tuple[tuple[str, str | None], ...] = ()
+    cpu_count: int | None = None
+    memory_bytes: int | None = None
+    disk_bytes: int | None = None
+    cpu_util_pct: float | None = None
+    memory_util_pct: float | None = None
+    listening: tuple[Listener, ...] = ()
+    exposures: tuple[Exposure, ...] = ()
+    first_seen: date | None = None
+    manufactured: date | None = None
+    bios_date: date | None = None
+    idle_days: int | None = None
+    application: str | None = None
+    tags: tuple[str, ...] = ()
+    criticality: str | None = None
+    virtual: bool | None = None
+    host: str | None = None
+    hub: bool | None = None
+    redundant: bool | None = None
+    external: bool = False
+    power_watts: float | None = None
+    support_cost: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise EstateError("an asset has an empty id: every asset needs a unique id")
+        if self.environment not in ENVIRONMENTS:
+            raise EstateError(
+                f"asset {self.id!r}: environment {self.environment!r} is not one of "
+                f"{', '.join(ENVIRONMENTS)}"
+            )
+        if self.device_class not in DEVICE_CLASSES:
+            raise EstateError(
+                f"asset {self.id!r}: device class {self.device_class!r} is not one of "
+                f"{', '.join(DEVICE_CLASSES)}"
+            )
+        if self.criticality is not None and self.criticality not in CRITICALITY_LABELS:
+            raise EstateError(
+                f"asset {self.id!r}: criticality {self.criticality!r} is not one of "
+                f"{', '.join(CRITICALITY_LABELS)}"
+            )
+
+    @property
+    def label(self) -> str:
+        """The name to show people: the host name when known, else the id."""
+        return self.name or self.id
+
+    @property
+    def production(self) -> bool:
+        """Production unless known to be dev/test/staging (unknown counts as production)."""
+        return self.environment not in NON_PRODUCTION
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """``src`` holds connections to ``dst`` (on ``port``): src depends on dst."""
+
+    src: str
+    dst: str
+    port: int | None = None
+    service: str | None = None
+    process: str | None = None
+    count: int = 1
+    first_seen: date | None = None
+    last_seen: date | None = None
+    kind: str = "unknown"
+
+    def __post_init__(self) -> None:
+        if self.kind not in DEPENDENCY_KINDS:
+            raise EstateError(
+                f"dependency {self.src} -> {self.dst}: kind {self.kind!r} is not one of "
+                f"{', '.join(DEPENDENCY_KINDS)}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Estate:
+    """Everything the planner plans: assets and the dependencies between them."""
+
+    assets: tuple[AssetInput, ...]
+    dependencies: tuple[Dependency, ...] = ()

@@ -1,0 +1,249 @@
+"""The whole plan: lifecycle -> debt -> strategy -> move groups -> waves -> cost and carbon.
+
+:func:`plan` is pure: the same estate, settings, day and lifecycle facts give the same
+:class:`Plan`, and the input is never changed. :meth:`Plan.to_dict` is JSON-ready and stable
+(keys sorted, lists in id or wave order, floats rounded).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from planner.budget import FinancialYear, lay_out_years
+from planner.costing import AssetCost, price_assets
+from planner.debt import AssetDebt, score_debt
+from planner.graphcore import index_estate
+from planner.groups import form_move_groups
+from planner.hubs import detect_hubs
+from planner.lifecycle import Lifecycle
+from planner.model import Estate
+from planner.movegroup import MoveGroups
+from planner.settings import Settings
+from planner.strategy import StrategyChoice, choose_strategy
+from planner.support import AssetSupport, assess_support
+from planner.waves import GroupLoad, Wave, group_loads, plan_waves
+
+
+@dataclass(frozen=True, slots=True)
+class AssetPlan:
+    asset_id: str
+    name: str
+    support: AssetSupport
+    debt: AssetDebt
+    strategy: StrategyChoice
+    group: str | None  # None: retained or outside the estate
+    wave: int | None
+    debt_retired: float
+    cost: AssetCost
+    hub: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WaveOutcome:
+    """A wave with what it achieves (annual run-rate deltas: cloud minus on premise)."""
+
+    wave: Wave
+    debt_retired: float
+    onprem_annual: float
+    cloud_annual: float
+    cost_delta: float
+    kwh_delta: float
+    kgco2e_delta: float
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    today: date
+    assets: tuple[AssetPlan, ...]  # sorted by id
+    groups: MoveGroups
+    loads: tuple[GroupLoad, ...]
+    waves: tuple[WaveOutcome, ...]
+    years: tuple[FinancialYear, ...]
+    currency: str
+    sources: Mapping[str, str]
+
+    def asset(self, asset_id: str) -> AssetPlan:
+        for item in self.assets:
+            if item.asset_id == asset_id:
+                return item
+        raise KeyError(asset_id)
+
+    def ranking(self) -> tuple[AssetPlan, ...]:
+        """Assets by debt score, highest first (ties by id)."""
+        return tuple(sorted(self.assets, key=lambda a: (-a.debt.score, a.asset_id)))
+
+    def to_dict(self) -> dict[str, Any]:
+        waves = [plain(w) for w in self.waves]
+        data: dict[str, Any] = plain(
+            {
+                "today": self.today,
+                "currency": self.currency,
+                "sources": dict(self.sources),
+                "summary": self.summary(),
+                "assets": [plain(a) for a in self.assets],
+                "hubs": plain(self.groups.hubs.hubs),
+                "hub_candidates": plain(self.groups.hubs.candidates),
+                "groups": plain(self.groups.groups),
+                "group_loads": plain(self.loads),
+                "links": plain(self.groups.links),
+                "link_summary": [
+                    {"kind": k, "reason": r, "dependencies": c}
+                    for k, r, c in self.groups.link_summary
+                ],
+                "retained": list(self.groups.retained),
+                "outside": list(self.groups.outside),
+                "waves": waves,
+                "years": plain(self.years),
+            }
+        )
+        return data
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, dict[str, int]] = {"status": {}, "strategy": {}}
+        for a in self.assets:
+            counts["status"][a.support.status] = counts["status"].get(a.support.status, 0) + 1
+            counts["strategy"][a.strategy.strategy] = (
+                counts["strategy"].get(a.strategy.strategy, 0) + 1
+            )
+        return {
+            "assets": len(self.assets),
+            "groups": len(self.groups.groups),
+            "waves": len(self.waves),
+            "hubs": len(self.groups.hubs.hubs),
+            "cycle_breaks": len(self.groups.cycle_breaks),
+            "support_status": counts["status"],
+            "strategies": counts["strategy"],
+            "debt_total": round(sum(a.debt.score for a in self.assets), 1),
+            "debt_retired": round(sum(w.debt_retired for w in self.waves), 1),
+        }
+
+
+def plan(
+    estate: Estate,
+    settings: Settings,
+    today: date,
+    lifecycle: Lifecycle | None = None,
+) -> Plan:
+    """Plan the estate as of ``today`` with the given settings and lifecycle facts."""
+    facts = lifecycle or Lifecycle()
+    graph = index_estate(estate)
+    support = assess_support(estate, facts, settings.matching, today, settings.hardware)
+    hubs = detect_hubs(graph, settings.hubs)
+    debt = score_debt(
+        graph,
+        support,
+        settings.debt,
+        today,
+        infrastructure=hubs.ids,
+        backend=settings.groups.backend,
+    )
+    strategies = choose_strategy(graph, support, debt, settings.strategy)
+    groups = form_move_groups(
+        graph, strategies, hubs, settings.groups, settings.strategy.precedence
+    )
+    costs = price_assets(graph, strategies, settings.costs, today)
+    criticality = {d.asset_id: d.factor("criticality").value for d in debt}
+    chosen = {c.asset_id: c.strategy for c in strategies}
+    loads = group_loads(groups, criticality, chosen, settings.waves)
+    waves = plan_waves(groups, loads, settings.waves, today)
+    wave_of = {a: w.number for w in waves for a in w.assets}
+    moves = {a: w.end for w in waves for a in w.assets}
+    effort = settings.waves.effort_days or {}
+    years = lay_out_years(
+        costs, moves, {a: effort.get(s, 0.0) for a, s in chosen.items()}, settings.costs, today
+    )
+    hub_ids = hubs.ids
+    assets = []
+    for node, asset in enumerate(graph.assets):
+        choice = strategies[node]
+        in_wave = asset.id in wave_of
+        retired = settings.strategy.debt_retired(choice.strategy, debt[node]) if in_wave else 0.0
+        assets.append(
+            AssetPlan(
+                asset.id,
+                asset.label,
+                support[node],
+                debt[node],
+                choice,
+                groups.group_of.get(asset.id),
+                wave_of.get(asset.id),
+                retired,
+                costs[node],
+                asset.id in hub_ids,
+            )
+        )
+    by_id = {a.asset_id: a for a in assets}
+    outcomes = tuple(_outcome(w, by_id) for w in waves)
+    c = settings.costs
+    sources = {
+        "energy_price": c.energy_source,
+        "pue": c.pue_source,
+        "grid_carbon": f"{c.grid_source} ({c.grid_year})",
+        "power": c.power_source,
+        "support": c.support_source,
+        "refresh": c.refresh_source,
+        "cloud_prices": f"{c.cloud_source} ({c.cloud_date})" if c.cloud_date else c.cloud_source,
+        "cloud_carbon": c.cloud_carbon_source,
+    }
+    return Plan(
+        today,
+        tuple(assets),
+        groups,
+        tuple(loads[g] for g in sorted(loads)),
+        outcomes,
+        years,
+        c.currency,
+        sources,
+    )
+
+
+def _outcome(wave: Wave, by_id: Mapping[str, AssetPlan]) -> WaveOutcome:
+    items = [by_id[a] for a in wave.assets]
+    onprem = sum(a.cost.onprem_annual for a in items)
+    cloud = sum(a.cost.cloud_annual for a in items if a.cost.moves)
+    kwh = sum((a.cost.cloud_kwh if a.cost.moves else 0.0) - a.cost.onprem_kwh for a in items)
+    co2 = sum((a.cost.cloud_kgco2e if a.cost.moves else 0.0) - a.cost.onprem_kgco2e for a in items)
+    return WaveOutcome(
+        wave,
+        round(sum(a.debt_retired for a in items), 1),
+        round(onprem, 2),
+        round(cloud, 2),
+        round(cloud - onprem, 2),
+        round(kwh, 1),
+        round(co2, 1),
+    )
+
+
+_SKIP = {"kinds", "group_of"}
+
+
+def plain(obj: Any) -> Any:
+    """Dataclasses, tuples, mappings, dates and numbers as JSON-ready values, keys sorted."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: plain(getattr(obj, f.name))
+            for f in sorted(dataclasses.fields(obj), key=lambda f: f.name)
+            if f.name not in _SKIP
+        }
+    if isinstance(obj, Mapping):
+        return {str(k): plain(obj[k]) for k in sorted(obj, key=str)}
+    if isinstance(obj, tuple | list):
+        return [plain(x) for x in obj]
+    if isinstance(obj, frozenset | set):
+        return sorted(plain(x) for x in obj)
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, bool | str) or obj is None:
+        return obj
+    if isinstance(obj, np.generic):
+        return plain(obj.item())
+    if isinstance(obj, float):
+        return None if math.isnan(obj) or math.isinf(obj) else round(obj, 4)
+    return obj

@@ -1,0 +1,106 @@
+"""Build the FastAPI application and run it with uvicorn inside the daemon's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from agent import __version__
+from agent.api.routes import router
+from agent.api.security import GuardMiddleware, require_token_for
+from agent.errors import AgentError
+from agent.secrets import resolve
+
+if TYPE_CHECKING:
+    from agent.daemon import Daemon
+
+log = logging.getLogger(__name__)
+
+
+def create_app(daemon: Daemon, *, token: str | None) -> FastAPI:
+    app = FastAPI(
+        title="cloudward",
+        version=__version__,
+        description="Estate inventory, technical debt and migration plan (read-only).",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.daemon = daemon
+    settings = daemon.settings.api
+    app.add_middleware(GuardMiddleware, token=token, max_body=settings.max_request_bytes)
+    app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(daemon.registry), media_type=CONTENT_TYPE_LATEST)
+
+    try:
+        from agent.web import pages
+
+        app.include_router(pages.router)
+    except ImportError:  # pragma: no cover - pages are part of the package
+        log.warning("web pages are not available")
+    return app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGTERM/SIGINT/SIGHUP."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve_api(daemon: Daemon, host: str, port: int) -> tuple[Any, asyncio.Task[Any]]:
+    api = daemon.settings.api
+    token = resolve(api.token) if api.token else None
+    require_token_for(host, token)
+    app = create_app(daemon, token=token)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        limit_concurrency=256,
+        timeout_keep_alive=5,
+    )
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise AgentError(
+            f"the API cannot listen on {host}:{port}: {exc.strerror}; "
+            "choose another --listen HOST:PORT"
+        ) from None
+    sock.set_inheritable(True)
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    for _ in range(200):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.05)
+    if task.done():
+        failure = task.exception()
+        raise AgentError(f"the API could not start on {host}:{port}: {failure}")
+    return server, task

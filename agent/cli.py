@@ -1,0 +1,453 @@
+"""The ``cloudward`` command line.
+
+Exit codes: 0 success; 1 the operation failed (a target did not answer, ...); 2 bad usage or
+bad configuration. Errors go to stderr; ``--json`` output goes to stdout only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from agent import __version__
+from agent.errors import AgentError, ConfigError, SecretError
+from agent.settings import Settings, load_settings
+from collectors.errors import CollectorError
+
+log = logging.getLogger("cloudward")
+
+DEFAULT_CONFIG = "cloudward.yaml"
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"cloudward: error: {message}", err=True)
+    sys.exit(code)
+
+
+def setup_logging(level: str = "info") -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("pysnmp").setLevel(logging.WARNING)
+    logging.getLogger("asyncio").setLevel(logging.WARNING)
+
+
+def load_config_or_exit(path: str | None) -> Settings:
+    if path is None:
+        if Path(DEFAULT_CONFIG).exists():
+            path = DEFAULT_CONFIG
+        else:
+            return Settings()
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="cloudward")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default=None,
+    help="Log verbosity (default: from the config, else info).",
+)
+@click.pass_context
+def cli(ctx: click.Context, log_level: str | None) -> None:
+    """Inventory an on-premise estate over SNMP and SSH, rank technical debt and plan
+    cloud migration waves."""
+    ctx.ensure_object(dict)
+    ctx.obj["log_level"] = log_level
+    setup_logging(log_level or "warning")
+
+
+# --- probe -------------------------------------------------------------------------------
+
+_URL = re.compile(
+    r"^(?P<scheme>snmp|ssh)://(?:(?P<user>[^@/]+)@)?"
+    r"(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-]+)(?::(?P<port>\d{1,5}))?/?$"
+)
+
+
+def parse_target_url(url: str) -> tuple[str, str | None, str, int | None]:
+    m = _URL.match(url)
+    if not m:
+        raise click.BadParameter(
+            f"{url!r} is not a target URL; use snmp://HOST[:PORT] or ssh://USER@HOST[:PORT]",
+            param_hint="TARGET",
+        )
+    port = int(m.group("port")) if m.group("port") else None
+    if port is not None and not 1 <= port <= 65535:
+        raise click.BadParameter(f"port {port} is out of range 1-65535", param_hint="TARGET")
+    return m.group("scheme"), m.group("user"), m.group("host").strip("[]"), port
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print the facts as one JSON object.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Configuration file (for --credential and defaults).",
+)
+@click.option("--credential", help="Use this named credential from the configuration.")
+@click.option(
+    "--snmp-version",
+    type=click.Choice(["1", "2c"]),
+    default="2c",
+    show_default=True,
+    help="SNMP version for --community-env.",
+)
+@click.option("--community-env", metavar="VAR", help="Read the v1/v2c community from env VAR.")
+@click.option("--v3-user", metavar="NAME", help="SNMPv3 user (authPriv).")
+@click.option("--v3-auth-env", metavar="VAR", help="Read the SNMPv3 auth pass phrase from env VAR.")
+@click.option("--v3-priv-env", metavar="VAR", help="Read the SNMPv3 priv pass phrase from env VAR.")
+@click.option(
+    "--v3-auth-proto", type=click.Choice(["SHA", "SHA256"]), default="SHA", show_default=True
+)
+@click.option("--v3-priv-proto", type=click.Choice(["AES"]), default="AES", show_default=True)
+@click.option("--timeout", type=float, default=None, help="Seconds per request (SNMP) or connect.")
+@click.option("--retries", type=int, default=None, help="SNMP retries per request.")
+@click.option("--ssh-key", type=click.Path(dir_okay=False), help="SSH private key file.")
+@click.option(
+    "--ssh-key-passphrase-env", metavar="VAR", help="Env VAR holding the key's passphrase."
+)
+@click.option("--ssh-password-env", metavar="VAR", help="Env VAR holding an SSH password.")
+@click.option("--known-hosts", type=click.Path(dir_okay=False), help="known_hosts file to verify.")
+@click.option(
+    "--tofu",
+    is_flag=True,
+    help="Trust an unknown SSH host key on first use and record it in --known-hosts.",
+)
+@click.option(
+    "--platform", help="SSH platform (linux, cisco_ios, cisco_nxos, ...); default: detect."
+)
+def probe(
+    target: str, as_json: bool, config_path: str | None, credential: str | None, **opts: Any
+) -> None:
+    """Poll one TARGET now and print its facts (nothing is stored).
+
+    TARGET is snmp://HOST[:PORT] or ssh://USER@HOST[:PORT]. Credentials are given by
+    reference, never as values: an environment variable name, a key file, or --credential.
+    """
+    from agent.probe import probe_snmp, probe_ssh
+
+    scheme, user, host, port = parse_target_url(target)
+    settings = load_config_or_exit(config_path)
+    try:
+        if scheme == "snmp":
+            facts = asyncio.run(probe_snmp(settings, host, port, credential, opts))
+        else:
+            facts = probe_ssh(settings, user, host, port, credential, opts)
+    except click.UsageError:
+        raise
+    except (SecretError, ValueError) as exc:
+        fail(str(exc), 2)
+    except CollectorError as exc:
+        fail(str(exc), 1)
+    except AgentError as exc:
+        fail(str(exc), 1)
+    if as_json:
+        click.echo(json.dumps(facts.to_dict(), indent=2, sort_keys=False, default=str))
+    else:
+        from agent.render import facts_text
+        from agent.store.inert import inert_facts
+
+        click.echo(facts_text(inert_facts(facts)))  # no device control codes on the terminal
+
+
+# --- config ------------------------------------------------------------------------------
+
+
+@cli.group()
+def config() -> None:
+    """Configuration commands."""
+
+
+@config.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def config_check(file: str) -> None:
+    """Validate FILE: every problem is listed, each naming its key; exit 2 if any."""
+    from agent.targets import expand_targets
+
+    settings = load_config_or_exit(file)
+    jobs = expand_targets(settings)
+    by_proto: dict[str, int] = {}
+    for j in jobs:
+        by_proto[j.protocol] = by_proto.get(j.protocol, 0) + 1
+    parts = ", ".join(f"{n} {p}" for p, n in sorted(by_proto.items())) or "no"
+    click.echo(
+        f"{file}: ok ({len(settings.targets)} target entries -> {parts} poll jobs; "
+        f"{len(settings.credentials)} credentials; database {settings.database})"
+    )
+
+
+# --- scan / assets -----------------------------------------------------------------------
+
+
+def open_store(settings: Settings, database: str | None = None) -> Any:
+    from agent.errors import StoreError
+    from agent.store import Store
+
+    try:
+        return Store.open(database or os.environ.get("CLOUDWARD_DATABASE") or settings.database)
+    except StoreError as exc:
+        fail(str(exc), 1)
+
+
+@cli.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=f"Configuration file (default: ./{DEFAULT_CONFIG}).",
+)
+@click.option("--database", help="Database URL (overrides the configuration).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of text.")
+@click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
+def scan(config_path: str | None, database: str | None, as_json: bool, no_progress: bool) -> None:
+    """Poll every configured target once and store what is found."""
+    from agent.sweeper import run_scan
+
+    settings = load_config_or_exit(
+        config_path or (DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else None)
+    )
+    if not settings.targets:
+        fail(
+            "no targets configured: add targets to the configuration "
+            "(see config/cloudward.example.yaml)",
+            2,
+        )
+    store = open_store(settings, database)
+    try:
+        summary = run_scan(settings, store, progress=not (no_progress or as_json))
+    finally:
+        store.close()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "ok": summary.ok,
+                    "failed": summary.failed,
+                    "silent": summary.silent,
+                    "errors": dict(summary.errors_by_kind()),
+                    "results": [
+                        {
+                            "target": r.job.key,
+                            "ok": r.ok,
+                            "asset_id": r.asset_id,
+                            "error_kind": r.error_kind,
+                            "error": r.error,
+                            "values_read": r.values_read,
+                        }
+                        for r in summary.results
+                        if r.recorded
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        click.echo(
+            f"scan finished: {summary.ok} ok, {summary.failed} failed, "
+            f"{summary.silent} silent range addresses"
+        )
+        for r in sorted(summary.results, key=lambda r: r.job.key):
+            if not r.ok and r.recorded:
+                click.echo(f"  {r.error_kind}: {r.error}")
+    if summary.ok == 0 and summary.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--database", help="Database URL (overrides the configuration).")
+@click.option("--json", "as_json", is_flag=True, help="Print the assets as a JSON array.")
+def assets(config_path: str | None, database: str | None, as_json: bool) -> None:
+    """List the stored assets."""
+    from agent.render import asset_dict, assets_table
+
+    settings = load_config_or_exit(config_path)
+    store = open_store(settings, database)
+    try:
+        rows = store.list_assets()
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps([asset_dict(a) for a in rows], indent=2, default=str))
+    else:
+        click.echo(assets_table(rows))
+
+
+@cli.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=f"Configuration file (default: ./{DEFAULT_CONFIG}).",
+)
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    default=None,
+    help="Serve the API, pages and /metrics here (default: api.listen).",
+)
+@click.option("--database", help="Database URL (overrides the configuration).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log line format (json: one object per line).",
+)
+@click.option(
+    "--role",
+    type=click.Choice(["all", "collector", "planner"]),
+    default="all",
+    show_default=True,
+    help="all: poll and plan alone. With several agents on one PostgreSQL store: collector "
+    "(claim and poll the targets of agent.sites) or planner (plan, serve; no polling).",
+)
+@click.pass_context
+def run(
+    ctx: click.Context,
+    config_path: str | None,
+    listen: str | None,
+    database: str | None,
+    log_format: str,
+    role: str,
+) -> None:
+    """Run the daemon: poll on schedule, re-plan, serve the API and /metrics."""
+    from agent.daemon import run_daemon
+    from agent.logs import configure_logging
+
+    path = config_path or (DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else None)
+    if path is None:
+        fail(
+            f"no configuration: pass --config FILE or create ./{DEFAULT_CONFIG} "
+            "(start from config/cloudward.example.yaml), or try `cloudward demo`",
+            2,
+        )
+    settings = load_config_or_exit(path)
+    if role != "all":
+        from agent.leases import require_postgresql
+
+        try:
+            require_postgresql(database or settings.database, role, path)
+        except ConfigError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
+    configure_logging(ctx.obj.get("log_level") or settings.log_level, log_format)
+    sys.exit(run_daemon(path, settings, listen, database, role))
+
+
+@cli.group()
+def graph() -> None:
+    """The asset graph (assets, services, external peers; depends-on/runs-on/linked-to)."""
+
+
+@graph.command("export")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--database", help="Database URL (overrides the configuration).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "graphml"]),
+    default="json",
+    show_default=True,
+    help="node-link JSON or GraphML.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write to FILE (default: standard output).",
+)
+def graph_export(config_path: str | None, database: str | None, fmt: str, out: str | None) -> None:
+    """Export the asset graph built from the store."""
+    from agent.dependencies import rebuild_dependencies
+    from agent.graph import build_graph, export_graph
+
+    settings = load_config_or_exit(config_path)
+    store = open_store(settings, database)
+    try:
+        rebuild_dependencies(store)
+        g = build_graph(store)
+    finally:
+        store.close()
+    text = export_graph(g, Path(out) if out else None, fmt)
+    if text is not None:
+        click.echo(text)
+    else:
+        click.echo(
+            f"wrote {g.number_of_nodes()} nodes and {g.number_of_edges()} edges to {out}", err=True
+        )
+
+
+@cli.command()
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    default="127.0.0.1:8470",
+    show_default=True,
+    help="Serve the pages, API and /metrics here.",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Keep the demo database and logs here (default: a temporary folder).",
+)
+@click.option(
+    "--poll-interval",
+    type=int,
+    default=120,
+    show_default=True,
+    help="Seconds between polls of each simulated device.",
+)
+@click.option("--keep", is_flag=True, help="Keep the database from an earlier demo run.")
+@click.pass_context
+def demo(
+    ctx: click.Context, listen: str, workdir: str | None, poll_interval: int, keep: bool
+) -> None:
+    """Run the demo: a simulated council estate and the daemon against it (Ctrl-C stops)."""
+    from agent.demo.runner import run_demo
+    from agent.logs import configure_logging
+
+    configure_logging(ctx.obj.get("log_level") or "info")
+    try:
+        code = run_demo(listen, Path(workdir) if workdir else None, poll_interval, keep)
+    except AgentError as exc:
+        fail(str(exc), 2)
+    sys.exit(code)
+
+
+def main() -> None:
+    try:
+        cli(obj={})
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+
+# Sub-command modules register themselves on `cli` when imported.
+from agent import cli_plan, cli_report  # noqa: E402, F401
+
+if __name__ == "__main__":
+    main()

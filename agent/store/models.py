@@ -1,0 +1,359 @@
+"""SQLModel tables: the estate as stored. The planner never sees these rows.
+
+Times are timezone-aware UTC. Child rows (interfaces, software, ...) carry the ``source``
+protocol that saw them, so an SNMP poll replaces only what SNMP reported and keeps what SSH found.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Asset(SQLModel, table=True):
+    __tablename__ = "cw_asset"
+    __table_args__ = (
+        Index("ix_asset_class_site", "device_class", "site"),
+        Index("ix_asset_site", "site"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=255)
+    sys_name: str | None = Field(default=None, max_length=255)
+    device_class: str = Field(default="unknown", max_length=32)
+    vendor: str = Field(default="unknown", max_length=128)
+    model: str | None = Field(default=None, max_length=255)
+    os_name: str | None = Field(default=None, max_length=128)
+    os_version: str | None = Field(default=None, max_length=255)
+    serial: str | None = Field(default=None, max_length=255)
+    firmware: str | None = Field(default=None, max_length=255)
+    kernel: str | None = Field(default=None, max_length=255)
+    sys_object_id: str | None = Field(default=None, max_length=255)
+    sys_descr: str | None = Field(default=None, sa_column=Column(Text))
+    sys_location: str | None = Field(default=None, max_length=255)
+    sys_contact: str | None = Field(default=None, max_length=255)
+    mgmt_address: str | None = Field(default=None, max_length=64)
+    engine_id: str | None = Field(default=None, max_length=128)
+    chassis_id: str | None = Field(default=None, max_length=128)
+    cpu_count: int | None = None
+    cpu_model: str | None = Field(default=None, max_length=255)
+    memory_bytes: int | None = Field(default=None, sa_column=Column(BigInteger))
+    disk_bytes: int | None = Field(default=None, sa_column=Column(BigInteger))
+    cpu_pct: float | None = None
+    mem_pct: float | None = None
+    uptime_s: float | None = None
+    bios_date: str | None = Field(default=None, max_length=32)
+    manufacture_date: str | None = Field(default=None, max_length=32)
+    snmp_version: str | None = Field(default=None, max_length=8)
+    site: str | None = Field(default=None, max_length=128)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    sources: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    evidence: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Planning hints that no protocol observes (from an import or a user): environment,
+    # application, criticality, idle_days, hub, redundant, external, host, power_watts, ...
+    planning: dict[str, object] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    exposures: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    field_sources: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    first_seen: datetime
+    last_seen: datetime
+
+
+class AssetKey(SQLModel, table=True):
+    """Identity keys (serial, engine ID, chassis MAC, name+address) that resolve to one asset."""
+
+    __tablename__ = "cw_asset_key"
+    key: str = Field(primary_key=True, max_length=400)
+    asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    strength: int = 1
+    source: str = Field(max_length=16)
+    last_seen: datetime
+
+
+class AssetHistory(SQLModel, table=True):
+    __tablename__ = "cw_asset_history"
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    at: datetime = Field(index=True)
+    field_name: str = Field(max_length=64)
+    old: str | None = Field(default=None, sa_column=Column(Text))
+    new: str | None = Field(default=None, sa_column=Column(Text))
+    source: str = Field(max_length=16)
+
+
+class Interface(SQLModel, table=True):
+    __tablename__ = "cw_interface"
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    source: str = Field(max_length=16)
+    if_index: int | None = None
+    name: str = Field(max_length=255)
+    descr: str | None = Field(default=None, sa_column=Column(Text))
+    alias: str | None = Field(default=None, max_length=255)
+    if_type: int | None = None
+    mac: str | None = Field(default=None, max_length=32, index=True)
+    speed: int | None = Field(default=None, sa_column=Column(BigInteger))
+    mtu: int | None = None
+    admin_status: str | None = Field(default=None, max_length=16)
+    oper_status: str | None = Field(default=None, max_length=16)
+
+
+class AddressRow(SQLModel, table=True):
+    __tablename__ = "cw_address"
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    source: str = Field(max_length=16)
+    address: str = Field(max_length=64, index=True)
+    prefix_len: int | None = None
+    if_index: int | None = None
+    family: str = Field(default="ipv4", max_length=8)
+
+
+class SoftwareRow(SQLModel, table=True):
+    __tablename__ = "cw_software"
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    source: str = Field(max_length=16)
+    name: str = Field(max_length=512)
+    version: str | None = Field(default=None, max_length=255)
+    kind: str = Field(default="package", max_length=32)
+    install_date: str | None = Field(default=None, max_length=32)
+
+
+class HardwareRow(SQLModel, table=True):
+    __tablename__ = "cw_hardware"
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    source: str = Field(max_length=16)
+    ent_index: int | None = None
+    klass: str | None = Field(default=None, max_length=32)
+    name: str | None = Field(default=None, max_length=255)
+    descr: str | None = Field(default=None, sa_column=Column(Text))
+    model: str | None = Field(default=None, max_length=255)
+    serial: str | None = Field(default=None, max_length=255)
+    hw_rev: str | None = Field(default=None, max_length=255)
+    fw_rev: str | None = Field(default=None, max_length=255)
+    sw_rev: str | None = Field(default=None, max_length=255)
+    manufacturer: str | None = Field(default=None, max_length=255)
+    parent_index: int | None = None
+    mfg_date: str | None = Field(default=None, max_length=32)
+
+
+class StorageRow(SQLModel, table=True):
+    __tablename__ = "cw_storage"
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    source: str = Field(max_length=16)
+    descr: str = Field(max_length=512)
+    kind: str | None = Field(default=None, max_length=32)
+    size_bytes: int | None = Field(default=None, sa_column=Column(BigInteger))
+    used_bytes: int | None = Field(default=None, sa_column=Column(BigInteger))
+    mount: str | None = Field(default=None, max_length=512)
+
+
+class NeighborRow(SQLModel, table=True):
+    __tablename__ = "cw_neighbor"
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    source: str = Field(max_length=16)
+    protocol: str = Field(max_length=8)
+    local_port: str | None = Field(default=None, max_length=255)
+    remote_chassis_id: str | None = Field(default=None, max_length=255)
+    remote_port: str | None = Field(default=None, max_length=255)
+    remote_sys_name: str | None = Field(default=None, max_length=255)
+    remote_descr: str | None = Field(default=None, sa_column=Column(Text))
+    remote_address: str | None = Field(default=None, max_length=64)
+    remote_platform: str | None = Field(default=None, max_length=255)
+
+
+class ListeningRow(SQLModel, table=True):
+    __tablename__ = "cw_listening"
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    source: str = Field(max_length=16)
+    proto: str = Field(max_length=8)
+    address: str = Field(max_length=64)
+    port: int = Field(index=True)
+    process: str | None = Field(default=None, max_length=255)
+
+
+class ConnectionRow(SQLModel, table=True):
+    """An established connection seen on an asset, aggregated over polls."""
+
+    __tablename__ = "cw_connection"
+    __table_args__ = (
+        UniqueConstraint(
+            "asset_id",
+            "proto",
+            "local_address",
+            "local_port",
+            "remote_address",
+            "remote_port",
+            "process",
+            name="uq_connection",
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    proto: str = Field(max_length=8)
+    local_address: str = Field(max_length=64)
+    local_port: int
+    remote_address: str = Field(max_length=64, index=True)
+    remote_port: int
+    process: str = Field(default="", max_length=255)
+    count: int = 1
+    first_seen: datetime
+    last_seen: datetime
+
+
+class PollRun(SQLModel, table=True):
+    __tablename__ = "cw_poll_run"
+    __table_args__ = (Index("ix_poll_target_started", "target", "started_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(max_length=255)
+    protocol: str = Field(max_length=8)
+    site: str | None = Field(default=None, max_length=128)
+    agent: str | None = Field(default=None, max_length=128)
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_s: float | None = None
+    status: str = Field(default="running", max_length=16)  # running | ok | failed | cancelled
+    error_kind: str | None = Field(default=None, max_length=32)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    values_read: int = 0
+    asset_id: int | None = Field(default=None, foreign_key="cw_asset.id", index=True)
+
+
+class Event(SQLModel, table=True):
+    """Things worth telling a human: host key changed, engine ID changed, asset merged."""
+
+    __tablename__ = "cw_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    kind: str = Field(max_length=32)
+    target: str | None = Field(default=None, max_length=255)
+    asset_id: int | None = Field(default=None, index=True)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class DependencyRow(SQLModel, table=True):
+    """Client -> server:port, aggregated from connections seen on either end.
+
+    ``dst_asset_id`` is None when the server is not inventoried (an external node, known by
+    ``dst_address``); ``src_asset_id`` is None for an external client seen only by the server.
+    """
+
+    __tablename__ = "cw_dependency"
+    __table_args__ = (
+        UniqueConstraint("src_key", "dst_key", "port", "origin", name="uq_dependency"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    src_key: str = Field(max_length=96)  # "asset:12" or "ext:10.0.0.9"
+    origin: str = Field(default="observed", max_length=16)  # observed | import
+    dst_key: str = Field(max_length=96)
+    src_asset_id: int | None = Field(default=None, index=True)
+    dst_asset_id: int | None = Field(default=None, index=True)
+    src_address: str | None = Field(default=None, max_length=64)
+    dst_address: str | None = Field(default=None, max_length=64)
+    port: int
+    service: str | None = Field(default=None, max_length=64)
+    process: str | None = Field(default=None, max_length=255)
+    client_process: str | None = Field(default=None, max_length=255)
+    count: int = 0
+    seen_by_client: bool = False
+    seen_by_server: bool = False
+    first_seen: datetime
+    last_seen: datetime
+
+
+class PlanRow(SQLModel, table=True):
+    """One computed migration plan: its summary and the full JSON (for diffs and reports)."""
+
+    __tablename__ = "cw_plan"
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(index=True)
+    as_of: str = Field(max_length=10)
+    assets: int = 0
+    waves: int = 0
+    digest: str = Field(default="", max_length=64)
+    summary: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class AssetPlan(SQLModel, table=True):
+    """Per-asset results of a plan, kept as columns so the API can filter on them."""
+
+    __tablename__ = "cw_asset_plan"
+    __table_args__ = (
+        Index("ix_asset_plan_status", "plan_id", "support_status", "asset_id"),
+        Index("ix_asset_plan_debt", "plan_id", "debt"),
+        Index("ix_asset_plan_asset", "plan_id", "asset_id", unique=True),  # one row per asset
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="cw_plan.id")
+    asset_id: int = Field(foreign_key="cw_asset.id")
+    support_status: str = Field(default="unknown", max_length=16)
+    days_to_eos: int | None = None
+    debt: float | None = None
+    strategy: str | None = Field(default=None, max_length=16)
+    wave: int | None = None
+    move_group: str | None = Field(default=None, max_length=128)
+    detail: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class WaveRow(SQLModel, table=True):
+    __tablename__ = "cw_wave"
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="cw_plan.id", index=True)
+    number: int
+    name: str = Field(max_length=128)
+    start: str | None = Field(default=None, max_length=10)
+    end: str | None = Field(default=None, max_length=10)
+    assets: int = 0
+    groups: int = 0
+    debt_retired: float = 0.0
+    detail: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class LifecycleProduct(SQLModel, table=True):
+    """One endoflife.date product as fetched (API v1 JSON), cached for offline planning."""
+
+    __tablename__ = "cw_lifecycle_product"
+    name: str = Field(primary_key=True, max_length=128)
+    fetched_at: datetime
+    source: str = Field(max_length=512)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class PollLease(SQLModel, table=True):
+    """One poll job shared by several agents on PostgreSQL: its schedule and who holds it.
+
+    Agents upsert the rows for the jobs they are configured with; a collector claims due rows
+    (``FOR UPDATE SKIP LOCKED``), polls, and releases them with ``next_due`` moved to the next
+    interval boundary. A lease not renewed by ``lease_expires`` (its agent died) is taken over.
+    ``lease_mark`` is the highest poll-run id when the lease was taken: a run of this target
+    by the holder with a higher id was made under this lease. Times come from the database.
+    """
+
+    __tablename__ = "cw_poll_lease"
+    __table_args__ = (Index("ix_poll_lease_due", "next_due"),)
+    target: str = Field(primary_key=True, max_length=255)
+    protocol: str = Field(max_length=8)
+    site: str | None = Field(default=None, max_length=128)
+    interval_s: float
+    next_due: datetime
+    failures: int = 0
+    leased_by: str | None = Field(default=None, max_length=128)
+    leased_at: datetime | None = None
+    lease_expires: datetime | None = None
+    lease_mark: int = 0
+    last_polled_at: datetime | None = None
+    last_status: str | None = Field(default=None, max_length=16)  # ok | failed | recovered
+    last_agent: str | None = Field(default=None, max_length=128)
+    configured_at: datetime

@@ -1,0 +1,220 @@
+"""Read queries behind the API, pages and exports (filters use the store's indexes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, and_, col, func, or_, select
+
+from agent.store import models as m
+from agent.store.store import Store
+
+ASSET_LIST_FIELDS = (
+    "id",
+    "name",
+    "device_class",
+    "vendor",
+    "model",
+    "os_name",
+    "os_version",
+    "serial",
+    "firmware",
+    "mgmt_address",
+    "site",
+    "tags",
+    "sources",
+    "first_seen",
+    "last_seen",
+)
+
+_PLAN_FIELDS = ("support_status", "days_to_eos", "debt", "strategy", "wave")
+_LIST_COLUMNS: tuple[Any, ...] = tuple(col(getattr(m.Asset, f)) for f in ASSET_LIST_FIELDS) + tuple(
+    col(getattr(m.AssetPlan, f)) for f in _PLAN_FIELDS
+)
+
+
+@dataclass(frozen=True)
+class AssetFilter:
+    device_class: str | None = None
+    site: str | None = None
+    support_status: str | None = None
+    min_debt: float | None = None
+    q: str | None = None
+
+
+def _asset_json(a: m.Asset, plan: m.AssetPlan | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {f: getattr(a, f) for f in ASSET_LIST_FIELDS}
+    for f in ("first_seen", "last_seen"):
+        out[f] = out[f].isoformat() if out[f] else None
+    out["support_status"] = plan.support_status if plan else "unknown"
+    out["days_to_end_of_support"] = plan.days_to_eos if plan else None
+    out["debt"] = plan.debt if plan else None
+    out["strategy"] = plan.strategy if plan else None
+    out["wave"] = plan.wave if plan else None
+    return out
+
+
+def current_plan_id(s: Session) -> int | None:
+    row = s.exec(select(m.PlanRow.id).order_by(col(m.PlanRow.id).desc()).limit(1)).first()
+    return int(row) if row is not None else None
+
+
+def _asset_conditions(f: AssetFilter) -> tuple[list[Any], list[Any]]:
+    """The filter as conditions on the asset, and on its row in the current plan."""
+    asset: list[Any] = []
+    plan: list[Any] = []
+    if f.device_class:
+        asset.append(m.Asset.device_class == f.device_class)
+    if f.site:
+        asset.append(m.Asset.site == f.site)
+    if f.q:
+        like = f"%{f.q.lower()}%"
+        asset.append(
+            or_(
+                func.lower(m.Asset.name).like(like),
+                func.lower(col(m.Asset.mgmt_address)).like(like),
+            )
+        )
+    if f.support_status == "unknown":
+        plan.append(
+            or_(col(m.AssetPlan.support_status).is_(None), m.AssetPlan.support_status == "unknown")
+        )
+    elif f.support_status:
+        plan.append(m.AssetPlan.support_status == f.support_status)
+    if f.min_debt is not None:
+        plan.append(col(m.AssetPlan.debt) >= f.min_debt)
+    return asset, plan
+
+
+def list_assets_page(
+    store: Store, f: AssetFilter, *, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of assets with their current plan's results, and how many match in all.
+
+    Only the listed columns are read (not the JSON evidence of every asset, nor its plan
+    detail). A plan has at most one row per asset (a unique index), so unless the filter is on
+    plan columns the count is that of the assets alone."""
+    with store.session() as s:
+        plan_id = current_plan_id(s)
+        on = and_(
+            col(m.AssetPlan.asset_id) == m.Asset.id, col(m.AssetPlan.plan_id) == (plan_id or -1)
+        )
+        on_asset, on_plan = _asset_conditions(f)
+        where = on_asset + on_plan
+        counted = select(func.count()).select_from(m.Asset)
+        if on_plan:
+            counted = counted.join(m.AssetPlan, on, isouter=True)
+        total = int(s.exec(counted.where(*where)).one())
+        listed = (
+            select(*_LIST_COLUMNS)
+            .join_from(m.Asset, m.AssetPlan, on, isouter=True)
+            .where(*where)
+            .order_by(col(m.Asset.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_listed_json(row) for row in s.exec(listed).all()], total
+
+
+def _listed_json(row: Any) -> dict[str, Any]:
+    """What :func:`_asset_json` makes, from a row of :data:`_LIST_COLUMNS`."""
+    n = len(ASSET_LIST_FIELDS)
+    out: dict[str, Any] = dict(zip(ASSET_LIST_FIELDS, row[:n], strict=True))
+    for f in ("first_seen", "last_seen"):
+        out[f] = out[f].isoformat() if out[f] else None
+    status, days, debt, strategy, wave = row[n:]
+    out["support_status"] = status if status is not None else "unknown"
+    out["days_to_end_of_support"] = days
+    out["debt"] = debt
+    out["strategy"] = strategy
+    out["wave"] = wave
+    return out
+
+
+def _rows(s: Session, table: Any, asset_id: int) -> list[dict[str, Any]]:
+    rows = s.exec(select(table).where(table.asset_id == asset_id).order_by(table.id)).all()
+    return [r.model_dump(mode="json", exclude={"asset_id"}) for r in rows]
+
+
+def asset_detail(store: Store, asset_id: int) -> dict[str, Any] | None:
+    with store.session() as s:
+        asset = s.get(m.Asset, asset_id)
+        if asset is None:
+            return None
+        plan_id = current_plan_id(s)
+        plan = None
+        if plan_id is not None:
+            plan = s.exec(
+                select(m.AssetPlan).where(
+                    m.AssetPlan.plan_id == plan_id, m.AssetPlan.asset_id == asset_id
+                )
+            ).first()
+        out = _asset_json(asset, plan)
+        out.update(
+            {
+                k: getattr(asset, k)
+                for k in (
+                    "sys_name",
+                    "sys_descr",
+                    "sys_location",
+                    "sys_contact",
+                    "kernel",
+                    "sys_object_id",
+                    "engine_id",
+                    "chassis_id",
+                    "cpu_count",
+                    "cpu_model",
+                    "memory_bytes",
+                    "disk_bytes",
+                    "cpu_pct",
+                    "mem_pct",
+                    "uptime_s",
+                    "bios_date",
+                    "manufacture_date",
+                    "snmp_version",
+                    "evidence",
+                    "field_sources",
+                )
+            }
+        )
+        out["plan"] = plan.detail if plan else None
+        out["interfaces"] = _rows(s, m.Interface, asset_id)
+        out["addresses"] = _rows(s, m.AddressRow, asset_id)
+        out["software"] = _rows(s, m.SoftwareRow, asset_id)
+        out["hardware"] = _rows(s, m.HardwareRow, asset_id)
+        out["storage"] = _rows(s, m.StorageRow, asset_id)
+        out["neighbors"] = _rows(s, m.NeighborRow, asset_id)
+        out["listening"] = _rows(s, m.ListeningRow, asset_id)
+        out["connections"] = _rows(s, m.ConnectionRow, asset_id)
+        hist = s.exec(
+            select(m.AssetHistory)
+            .where(m.AssetHistory.asset_id == asset_id)
+            .order_by(col(m.AssetHistory.id).desc())
+            .limit(500)
+        ).all()
+        out["history"] = [h.model_dump(mode="json", exclude={"asset_id"}) for h in hist]
+        deps = s.exec(
+            select(m.DependencyRow).where(
+                or_(
+                    m.DependencyRow.src_asset_id == asset_id,
+                    m.DependencyRow.dst_asset_id == asset_id,
+                )
+            )
+        ).all()
+        out["dependencies"] = [d.model_dump(mode="json") for d in deps]
+        return out
+
+
+def list_poll_runs(
+    store: Store, *, target: str | None, status: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    with store.session() as s:
+        q = select(m.PollRun)
+        if target:
+            q = q.where(m.PollRun.target == target)
+        if status:
+            q = q.where(m.PollRun.status == status)
+        total = int(s.exec(select(func.count()).select_from(q.subquery())).one())
+        rows = s.exec(q.order_by(col(m.PollRun.id).desc()).offset(offset).limit(limit)).all()
+        return [r.model_dump(mode="json") for r in rows], total

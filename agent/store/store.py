@@ -1,0 +1,821 @@
+"""The store: one SQLModel schema on SQLite (default, one file) or PostgreSQL (by URL).
+
+Writes of one poll happen in one transaction: a failed or interrupted poll leaves everything
+stored earlier as it was. A failed poll only adds a poll run row with the error.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import event, func, text
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlmodel import Session, SQLModel, col, create_engine, delete, select
+
+from agent.errors import StoreError
+from agent.store import models as m
+from agent.store.identity import identity_keys
+from agent.store.inert import inert_facts
+from collectors.facts import Facts
+
+log = logging.getLogger(__name__)
+
+# Which source wins a field when two protocols disagree: a higher number overrides a lower one;
+# a lower one only fills a blank. SSH reads the OS itself; SNMP reads what the agent reports.
+SOURCE_PRIORITY = {"import": 0, "snmp": 1, "ssh": 2, "user": 3}
+
+TRACKED_FIELDS = (
+    "sys_name",
+    "device_class",
+    "vendor",
+    "model",
+    "os_name",
+    "os_version",
+    "serial",
+    "firmware",
+    "kernel",
+    "sys_object_id",
+    "sys_location",
+    "sys_contact",
+    "engine_id",
+    "chassis_id",
+    "cpu_count",
+    "cpu_model",
+    "memory_bytes",
+    "bios_date",
+    "manufacture_date",
+)
+VOLATILE_FIELDS = ("uptime_s", "cpu_pct", "mem_pct", "disk_bytes", "snmp_version", "sys_descr")
+_UNKNOWNS = {None, "", "unknown"}
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _is_transient(exc: SQLAlchemyError) -> bool:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    text = str(getattr(exc, "orig", exc)).lower()
+    return isinstance(exc, OperationalError | InterfaceError) and any(
+        w in text
+        for w in (
+            "connection",
+            "server closed",
+            "terminating",
+            "could not connect",
+            "timeout",
+            "database is locked",
+            "shutting down",
+            "refused",
+        )
+    )
+
+
+def guarded(fn: F) -> F:
+    """Translate database errors into StoreError, marking the ones worth retrying."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except SQLAlchemyError as exc:
+            orig = getattr(exc, "orig", None) or exc
+            raise StoreError(
+                f"database {self.safe_url}: {fn.__name__} failed: "
+                f"{str(orig).strip().splitlines()[0][:300]}{disk_problem(self.url)}",
+                transient=_is_transient(exc),
+            ) from exc
+        except OSError as exc:  # e.g. the disk holding SQLite is full or read-only
+            raise StoreError(f"database {self.safe_url}: {fn.__name__} failed: {exc}") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def disk_problem(url: str) -> str:
+    """For an SQLite file on a full or read-only file system, say which and what to do."""
+    try:
+        parsed = make_url(url)
+        if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+            return ""
+        folder = Path(parsed.database).expanduser().parent
+        st = os.statvfs(folder)
+    except (OSError, ValueError, ArgumentError):
+        return ""
+    if st.f_flag & os.ST_RDONLY:
+        return f" (the file system holding {folder} is read-only: remount it read-write)"
+    if st.f_bavail * st.f_frsize < 1 << 20:
+        free = st.f_bavail * st.f_frsize
+        return f" (the disk holding {folder} is full, {free:,} bytes free: free some space)"
+    return ""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _field_values(facts: Facts) -> dict[str, Any]:
+    ident = facts.identity
+    util = facts.utilisation
+    disks = [s.size_bytes for s in facts.storage if s.kind in ("fixed", "disk") and s.size_bytes]
+    return {
+        "sys_name": facts.sys_name,
+        "device_class": ident.device_class,
+        "vendor": ident.vendor,
+        "model": ident.model,
+        "os_name": ident.os_name,
+        "os_version": ident.os_version,
+        "serial": ident.serial,
+        "firmware": ident.firmware,
+        "kernel": facts.kernel,
+        "sys_object_id": facts.sys_object_id,
+        "sys_location": facts.sys_location,
+        "sys_contact": facts.sys_contact,
+        "engine_id": facts.engine_id,
+        "chassis_id": facts.chassis_id,
+        "cpu_count": facts.cpu_count,
+        "cpu_model": facts.cpu_model,
+        "memory_bytes": facts.memory_bytes,
+        "bios_date": facts.bios_date,
+        "manufacture_date": facts.manufacture_date,
+        "uptime_s": facts.uptime_s,
+        "cpu_pct": util.cpu_pct if util else None,
+        "mem_pct": util.mem_pct if util else None,
+        "disk_bytes": sum(disks) if disks else None,
+        "snmp_version": facts.snmp_version,
+        "sys_descr": facts.sys_descr,
+    }
+
+
+def _clip(value: Any, limit: int = 255) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit]
+    return value
+
+
+class Store:
+    """Open with :meth:`open`; every method opens and closes its own session."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        # Identity resolution reads, then writes: two saves of one box at the same time (SNMP
+        # and SSH, or two of its addresses) must not both create it. One lock per process, and
+        # on PostgreSQL a transaction-scoped advisory lock shared by every agent.
+        self._resolving = threading.Lock()
+        self._pg = engine.dialect.name == "postgresql"
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True, **engine_kw: Any) -> Store:
+        try:
+            parsed = make_url(url)
+        except Exception as exc:
+            raise StoreError(
+                f"database URL {url!r} is not valid ({exc}); use "
+                "sqlite:///path/to/file.db or postgresql://user@host/db"
+            ) from None
+        if parsed.drivername.startswith("postgresql") and parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kw: dict[str, Any] = {"pool_pre_ping": True}
+        if parsed.drivername.startswith("sqlite"):
+            kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kw.update(engine_kw)
+        engine = create_engine(parsed, **kw)
+        if parsed.drivername.startswith("sqlite"):
+            event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine, url)
+        if create:
+            store.create_schema()
+        return store
+
+    def create_schema(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision`` with the Alembic migrations that ship in the package.
+
+        A database created before migrations existed (tables but no version) is stamped at the
+        first revision and upgraded from there. A database newer than this cloudward is refused.
+        """
+        from alembic import command
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        script = ScriptDirectory.from_config(cfg)
+        try:
+            with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # Several agents may start at once on one schema: migrate one at a time.
+                    conn.execute(
+                        text(
+                            "SELECT pg_advisory_xact_lock(hashtext('cloudward-migrate:' "
+                            "|| coalesce(current_schema(), '')))"
+                        )
+                    )
+                cfg.attributes["connection"] = conn
+                current = _current_revision(conn)
+                if current is not None and not _known_revision(script, current):
+                    raise StoreError(
+                        f"the database {self.safe_url} holds schema {current}, which this "
+                        "cloudward does not know (it is newer): upgrade cloudward first"
+                    )
+                if current is None and sa_inspect(conn).has_table("cw_asset"):
+                    command.stamp(cfg, FIRST_REVISION)
+                command.upgrade(cfg, revision)
+        except OperationalError as exc:
+            raise StoreError(
+                f"cannot open the database {self.safe_url}: {exc.orig}{disk_problem(self.url)}"
+            ) from None
+
+    def schema_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return _current_revision(conn)
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as s:
+            yield s
+
+    # --- poll runs ---------------------------------------------------------------------
+    @guarded
+    def start_poll(
+        self,
+        target: str,
+        protocol: str,
+        *,
+        site: str | None = None,
+        agent: str | None = None,
+        started_at: datetime | None = None,
+    ) -> int:
+        run = m.PollRun(
+            target=target,
+            protocol=protocol,
+            site=site,
+            agent=agent,
+            started_at=started_at or utcnow(),
+            status="running",
+        )
+        with self.session() as s:
+            s.add(run)
+            s.commit()
+            assert run.id is not None
+            return run.id
+
+    @guarded
+    def fail_poll(
+        self, run_id: int, *, kind: str, error: str, values_read: int = 0, status: str = "failed"
+    ) -> None:
+        with self.session() as s:
+            run = s.get(m.PollRun, run_id)
+            if run is None:
+                return
+            run.finished_at = utcnow()
+            run.duration_s = (run.finished_at - run.started_at).total_seconds()
+            run.status = status
+            run.error_kind = kind
+            run.error = error[:4000]
+            run.values_read = values_read
+            s.add(run)
+            s.commit()
+
+    @guarded
+    def add_event(
+        self, kind: str, target: str | None, message: str, asset_id: int | None = None
+    ) -> None:
+        with self.session() as s:
+            s.add(
+                m.Event(
+                    at=utcnow(), kind=kind, target=target, asset_id=asset_id, message=message[:4000]
+                )
+            )
+            s.commit()
+
+    @guarded
+    def set_planning_hints(self, asset_id: int, hints: Mapping[str, object]) -> None:
+        with self.session() as s:
+            asset = s.get(m.Asset, asset_id)
+            if asset is not None:
+                asset.planning = {**asset.planning, **hints}
+                s.add(asset)
+                s.commit()
+
+    @guarded
+    def close_abandoned_polls(
+        self,
+        reason: str = "the agent stopped before the poll finished",
+        *,
+        agent: str | None = None,
+    ) -> int:
+        """Mark poll runs left 'running' by a killed agent; return how many.
+
+        ``agent``: only that agent's runs (several agents share a PostgreSQL store)."""
+        with self.session() as s:
+            q = select(m.PollRun).where(m.PollRun.status == "running")
+            if agent is not None:
+                q = q.where(m.PollRun.agent == agent)
+            runs = s.exec(q).all()
+            for run in runs:
+                run.status = "abandoned"
+                run.error_kind = "abandoned"
+                run.error = reason
+                s.add(run)
+            s.commit()
+            return len(runs)
+
+    # --- facts ---------------------------------------------------------------------------
+    @guarded
+    def save_facts(
+        self,
+        facts: Facts,
+        *,
+        run_id: int | None = None,
+        site: str | None = None,
+        tags: Sequence[str] = (),
+        now: datetime | None = None,
+        exposures: Sequence[Mapping[str, str]] | None = None,
+    ) -> int:
+        """Resolve the asset, update it with history, replace this source's child rows, and
+        close the poll run as ok: all in one transaction. Returns the asset id.
+
+        ``exposures`` (insecure settings seen while polling, e.g. a default SNMP community)
+        replace the ones this protocol reported before."""
+        now = now or utcnow()
+        facts = inert_facts(facts)  # device text never carries control sequences into the store
+        try:
+            with self._resolving, self.session() as s:
+                if self._pg:
+                    s.connection().execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": RESOLVE_LOCK}
+                    )
+                asset = self._resolve(s, facts, now)
+                if exposures is not None:
+                    kept = [e for e in asset.exposures if e.get("source") != facts.protocol]
+                    asset.exposures = kept + [{**e, "source": facts.protocol} for e in exposures]
+                self._update_asset(s, asset, facts, site, tags, now)
+                assert asset.id is not None
+                self._save_keys(s, asset.id, facts, now)
+                self._replace_children(s, asset.id, facts, now)
+                if run_id is not None:
+                    run = s.get(m.PollRun, run_id)
+                    if run is not None:
+                        run.finished_at = utcnow()
+                        run.duration_s = (run.finished_at - run.started_at).total_seconds()
+                        run.status = "ok"
+                        run.values_read = facts.values_read
+                        run.asset_id = asset.id
+                        if facts.warnings:
+                            run.error = "; ".join(facts.warnings)[:4000]
+                        s.add(run)
+                s.commit()
+                return asset.id
+        except SQLAlchemyError as exc:
+            if _is_transient(exc):
+                raise
+            raise StoreError(
+                f"could not save {facts.target} to {self.safe_url}: {getattr(exc, 'orig', exc)}"
+                f"{disk_problem(self.url)}"
+            ) from exc
+
+    def _resolve(self, s: Session, facts: Facts, now: datetime) -> m.Asset:
+        keys = identity_keys(facts)
+        for threshold in (2, 1):
+            wanted = [k for k, strength in keys if strength >= threshold]
+            if not wanted:
+                continue
+            rows = s.exec(select(m.AssetKey).where(col(m.AssetKey.key).in_(wanted))).all()
+            if not rows:
+                continue
+            votes: dict[int, int] = {}
+            for row in rows:
+                votes[row.asset_id] = votes.get(row.asset_id, 0) + row.strength
+            best = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
+            if len(best) > 1:
+                s.add(
+                    m.Event(
+                        at=now,
+                        kind="identity_conflict",
+                        target=facts.target,
+                        asset_id=best[0][0],
+                        message=f"{facts.target} matches assets "
+                        f"{', '.join(str(a) for a, _ in best)}; kept {best[0][0]}",
+                    )
+                )
+            asset = s.get(m.Asset, best[0][0])
+            if asset is not None:
+                return asset
+        name = facts.sys_name or facts.address or facts.target
+        asset = m.Asset(name=_clip(name), first_seen=now, last_seen=now)
+        s.add(asset)
+        s.flush()
+        return asset
+
+    def _update_asset(
+        self,
+        s: Session,
+        asset: m.Asset,
+        facts: Facts,
+        site: str | None,
+        tags: Sequence[str],
+        now: datetime,
+    ) -> None:
+        source = facts.protocol
+        prio = SOURCE_PRIORITY.get(source, 1)
+        sources = dict(asset.field_sources)
+        values = _field_values(facts)
+        evidence = dict(asset.evidence)
+        for field, value in values.items():
+            value = _clip(value) if field != "sys_descr" else value
+            current = getattr(asset, field)
+            owner = sources.get(field)
+            owner_prio = SOURCE_PRIORITY.get(owner, -1) if owner else -1
+            if value in _UNKNOWNS:
+                continue
+            if current not in _UNKNOWNS and prio < owner_prio:
+                continue
+            if current != value:
+                if field in TRACKED_FIELDS and current not in _UNKNOWNS:
+                    s.add(
+                        m.AssetHistory(
+                            asset_id=asset.id or 0,
+                            at=now,
+                            field_name=field,
+                            old=str(current),
+                            new=str(value),
+                            source=source,
+                        )
+                    )
+                    if field == "engine_id":
+                        s.add(
+                            m.Event(
+                                at=now,
+                                kind="engine_id_changed",
+                                target=facts.target,
+                                asset_id=asset.id,
+                                message=f"SNMP engine ID of {asset.name} changed from "
+                                f"{current} to {value}: agent reset or box replaced",
+                            )
+                        )
+                setattr(asset, field, value)
+            sources[field] = source
+            if field in facts.identity.evidence:
+                evidence[field] = facts.identity.evidence[field]
+        asset.field_sources = sources
+        asset.evidence = evidence
+        if facts.sys_name and asset.name in (facts.address, facts.target, None):
+            asset.name = _clip(facts.sys_name)
+        asset.mgmt_address = facts.address or asset.mgmt_address
+        asset.site = site or asset.site
+        asset.tags = sorted(set(asset.tags) | set(tags))
+        asset.sources = sorted(set(asset.sources) | {source})
+        asset.last_seen = now
+        s.add(asset)
+        s.flush()
+
+    def _save_keys(self, s: Session, asset_id: int, facts: Facts, now: datetime) -> None:
+        best: dict[str, int] = {}
+        for key, strength in identity_keys(facts):
+            best[key] = max(strength, best.get(key, 0))
+        existing = {
+            r.key: r
+            for r in s.exec(select(m.AssetKey).where(col(m.AssetKey.key).in_(list(best)))).all()
+        }
+        for key, strength in best.items():
+            row = existing.get(key)
+            if row is None:
+                s.add(
+                    m.AssetKey(
+                        key=key[:400],
+                        asset_id=asset_id,
+                        strength=strength,
+                        source=facts.protocol,
+                        last_seen=now,
+                    )
+                )
+            else:
+                row.asset_id, row.strength, row.last_seen = asset_id, strength, now
+                s.add(row)
+
+    def _replace_children(self, s: Session, asset_id: int, facts: Facts, now: datetime) -> None:
+        src = facts.protocol
+        for table in (
+            m.Interface,
+            m.AddressRow,
+            m.SoftwareRow,
+            m.HardwareRow,
+            m.StorageRow,
+            m.NeighborRow,
+            m.ListeningRow,
+        ):
+            s.exec(delete(table).where(table.asset_id == asset_id, table.source == src))  # type: ignore[arg-type]
+        rows: list[Any] = []
+        for i in facts.interfaces:
+            rows.append(
+                m.Interface(
+                    asset_id=asset_id,
+                    source=src,
+                    if_index=i.index,
+                    name=_clip(i.name),
+                    descr=i.descr,
+                    alias=_clip(i.alias),
+                    if_type=i.type,
+                    mac=i.mac,
+                    speed=i.speed,
+                    mtu=i.mtu,
+                    admin_status=i.admin_status,
+                    oper_status=i.oper_status,
+                )
+            )
+        for a in facts.addresses:
+            rows.append(
+                m.AddressRow(
+                    asset_id=asset_id,
+                    source=src,
+                    address=a.address,
+                    prefix_len=a.prefix_len,
+                    if_index=a.if_index,
+                    family=a.family,
+                )
+            )
+        for sw in facts.software:
+            rows.append(
+                m.SoftwareRow(
+                    asset_id=asset_id,
+                    source=src,
+                    name=_clip(sw.name, 512),
+                    version=_clip(sw.version),
+                    kind=sw.kind,
+                    install_date=sw.install_date,
+                )
+            )
+        for h in facts.hardware:
+            rows.append(
+                m.HardwareRow(
+                    asset_id=asset_id,
+                    source=src,
+                    ent_index=h.index,
+                    klass=h.klass,
+                    name=_clip(h.name),
+                    descr=h.descr,
+                    model=_clip(h.model),
+                    serial=_clip(h.serial),
+                    hw_rev=_clip(h.hw_rev),
+                    fw_rev=_clip(h.fw_rev),
+                    sw_rev=_clip(h.sw_rev),
+                    manufacturer=_clip(h.manufacturer),
+                    parent_index=h.parent_index,
+                    mfg_date=h.mfg_date,
+                )
+            )
+        for st in facts.storage:
+            rows.append(
+                m.StorageRow(
+                    asset_id=asset_id,
+                    source=src,
+                    descr=_clip(st.descr, 512),
+                    kind=st.kind,
+                    size_bytes=st.size_bytes,
+                    used_bytes=st.used_bytes,
+                    mount=_clip(st.mount, 512),
+                )
+            )
+        for n in facts.neighbors:
+            rows.append(
+                m.NeighborRow(
+                    asset_id=asset_id,
+                    source=src,
+                    protocol=n.protocol,
+                    local_port=_clip(n.local_port),
+                    remote_chassis_id=_clip(n.remote_chassis_id),
+                    remote_port=_clip(n.remote_port),
+                    remote_sys_name=_clip(n.remote_sys_name),
+                    remote_descr=n.remote_descr,
+                    remote_address=n.remote_address,
+                    remote_platform=_clip(n.remote_platform),
+                )
+            )
+        for li in facts.listening:
+            rows.append(
+                m.ListeningRow(
+                    asset_id=asset_id,
+                    source=src,
+                    proto=li.proto,
+                    address=li.address,
+                    port=li.port,
+                    process=_clip(li.process),
+                )
+            )
+        s.add_all(rows)
+        self._merge_connections(s, asset_id, facts, now)
+
+    @staticmethod
+    def _merge_connections(s: Session, asset_id: int, facts: Facts, now: datetime) -> None:
+        if not facts.connections:
+            return
+        existing = {
+            (c.proto, c.local_address, c.local_port, c.remote_address, c.remote_port, c.process): c
+            for c in s.exec(select(m.ConnectionRow).where(m.ConnectionRow.asset_id == asset_id))
+        }
+        seen: set[tuple[str, str, int, str, int, str]] = set()
+        serving = {li.port for li in facts.listening}
+        for c in facts.connections:
+            local_port, remote_port = _collapse_ephemeral(c.local_port, c.remote_port, serving)
+            key = (
+                c.proto,
+                c.local_address,
+                local_port,
+                c.remote_address,
+                remote_port,
+                _clip(c.process or ""),
+            )
+            if key in seen:
+                continue
+            seen.add(key)
+            row = existing.get(key)
+            if row is None:
+                s.add(
+                    m.ConnectionRow(
+                        asset_id=asset_id,
+                        proto=c.proto,
+                        local_address=c.local_address,
+                        local_port=local_port,
+                        remote_address=c.remote_address,
+                        remote_port=remote_port,
+                        process=key[5],
+                        count=1,
+                        first_seen=now,
+                        last_seen=now,
+                    )
+                )
+            else:
+                row.count += 1
+                row.last_seen = now
+                s.add(row)
+
+    # --- reads ---------------------------------------------------------------------------
+    def list_assets(self) -> list[m.Asset]:
+        with self.session() as s:
+            return list(s.exec(select(m.Asset).order_by(col(m.Asset.id))).all())
+
+    def count(self, table: type[SQLModel], **where: Any) -> int:
+        with self.session() as s:
+            q = select(func.count()).select_from(table)
+            for k, v in where.items():
+                q = q.where(getattr(table, k) == v)
+            return int(s.exec(q).one())
+
+    def children(self, table: type[Any], asset_id: int) -> list[Any]:
+        with self.session() as s:
+            return list(s.exec(select(table).where(table.asset_id == asset_id)).all())
+
+    def poll_runs(self, *, target: str | None = None, limit: int = 1000) -> list[m.PollRun]:
+        with self.session() as s:
+            q = select(m.PollRun).order_by(col(m.PollRun.id).desc()).limit(limit)
+            if target is not None:
+                q = q.where(m.PollRun.target == target)
+            return list(s.exec(q).all())
+
+    def known_targets(self) -> set[str]:
+        """Targets that have answered at least once."""
+        with self.session() as s:
+            q = select(m.PollRun.target).where(m.PollRun.status == "ok").distinct()
+            return set(s.exec(q).all())
+
+    def plan_asset_points(self) -> dict[int, dict[str, object]]:
+        """Support status, days to end of support and debt per asset from the newest plan."""
+        with self.session() as s:
+            plan_id = s.exec(select(m.PlanRow.id).order_by(col(m.PlanRow.id).desc())).first()
+            if plan_id is None:
+                return {}
+            rows = s.exec(select(m.AssetPlan).where(m.AssetPlan.plan_id == plan_id)).all()
+            return {
+                r.asset_id: {
+                    "support_status": r.support_status,
+                    "days_to_eos": r.days_to_eos,
+                    "debt": r.debt,
+                }
+                for r in rows
+            }
+
+    def latest_plan(self) -> m.PlanRow | None:
+        with self.session() as s:
+            return s.exec(select(m.PlanRow).order_by(col(m.PlanRow.id).desc()).limit(1)).first()
+
+    def plan_waves(self) -> list[m.WaveRow]:
+        with self.session() as s:
+            plan_id = s.exec(select(m.PlanRow.id).order_by(col(m.PlanRow.id).desc())).first()
+            if plan_id is None:
+                return []
+            return list(
+                s.exec(
+                    select(m.WaveRow)
+                    .where(m.WaveRow.plan_id == plan_id)
+                    .order_by(col(m.WaveRow.number))
+                ).all()
+            )
+
+    @guarded
+    def prune(
+        self, *, history_days: int, poll_run_days: int, now: datetime | None = None
+    ) -> dict[str, int]:
+        """Delete change history, poll runs and events older than their retention.
+
+        The newest poll run of each target is always kept, so a target that is polled rarely
+        still shows when it last answered."""
+        now = now or utcnow()
+        out: dict[str, int] = {}
+        with self.session() as s:
+            cut = now - timedelta(days=history_days)
+            out["history"] = (
+                s.exec(delete(m.AssetHistory).where(col(m.AssetHistory.at) < cut)).rowcount or 0
+            )
+            cut = now - timedelta(days=poll_run_days)
+            newest = select(func.max(m.PollRun.id)).group_by(m.PollRun.target)
+            out["poll_runs"] = (
+                s.exec(
+                    delete(m.PollRun)
+                    .where(col(m.PollRun.started_at) < cut)
+                    .where(col(m.PollRun.id).not_in(newest))
+                ).rowcount
+                or 0
+            )
+            out["connections"] = (
+                s.exec(delete(m.ConnectionRow).where(col(m.ConnectionRow.last_seen) < cut)).rowcount
+                or 0
+            )
+            out["events"] = s.exec(delete(m.Event).where(col(m.Event.at) < cut)).rowcount or 0
+            s.commit()
+        return out
+
+    def history(self, asset_id: int) -> list[m.AssetHistory]:
+        with self.session() as s:
+            return list(
+                s.exec(
+                    select(m.AssetHistory)
+                    .where(m.AssetHistory.asset_id == asset_id)
+                    .order_by(col(m.AssetHistory.id))
+                ).all()
+            )
+
+
+FIRST_REVISION = "0001"
+RESOLVE_LOCK = 0x636C6477  # advisory lock key serialising identity resolution across agents
+EPHEMERAL_PORTS = 32768  # start of the Linux ephemeral range; Windows starts at 49152
+
+
+def _collapse_ephemeral(local: int, remote: int, serving: set[int]) -> tuple[int, int]:
+    """Store the client's ephemeral port as 0, so one long-lived dependency stays one row
+    instead of a new row for every new client port (0 marks the client side)."""
+    if local in serving and remote not in serving:
+        return local, 0
+    if remote < local and (local >= EPHEMERAL_PORTS or local not in serving):
+        return 0, remote
+    return local, remote
+
+
+def _known_revision(script: Any, revision: str) -> bool:
+    from alembic.util import CommandError
+
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def _current_revision(conn: Any) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()

@@ -1,0 +1,81 @@
+"""Plan views the API keeps per stored plan, and counts that skip redundant joins, stay right
+when plans are added and pruned and when assets appear after the plan (on both backends)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from agent.api.server import create_app
+from agent.importer import import_estate
+from agent.metrics import new_registry
+from agent.planning import compute_plan, prune_plans, save_plan
+from agent.settings import Settings
+from agent.store import models as m
+from collectors.facts import Facts, Identity
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "estate" / "council.json"
+TODAY = date(2026, 11, 1)
+
+
+def _client(store: Any) -> TestClient:
+    registry, _live, _estate = new_registry()
+    daemon = SimpleNamespace(settings=Settings(), store=store, registry=registry)
+    return TestClient(create_app(daemon, token=None))  # type: ignore[arg-type]
+
+
+def test_views_follow_new_and_pruned_plans(store: Any) -> None:
+    import_estate(store, DATA.read_text(), "json", DATA.name)
+    first = save_plan(store, compute_plan(store, TODAY))
+    with _client(store) as c:
+        waves = c.get("/api/v1/waves").json()
+        assert waves["plan_id"] == first and c.get("/api/v1/plan").json()["plan_id"] == first
+        store.set_planning_hints(1, {"environment": "prod"})
+        second = save_plan(store, compute_plan(store, TODAY))
+        assert c.get("/api/v1/waves").json()["plan_id"] == second
+        assert c.get("/api/v1/plan").json()["plan_id"] == second
+        assert c.get(f"/api/v1/waves?plan={first}").json() == waves
+        full = c.get(f"/api/v1/plan?id={second}&full=true").json()
+        summary = c.get(f"/api/v1/plan?id={second}").json()
+        assert summary == {k: full[k] for k in summary} and len(full) > len(summary)
+        prune_plans(store, keep=1)
+        assert c.get(f"/api/v1/waves?plan={first}").status_code == 404
+        assert c.get(f"/api/v1/plan?id={first}").status_code == 404
+        assert c.get("/api/v1/waves").json()["plan_id"] == second
+
+
+def test_counts_include_assets_found_after_the_plan(store: Any) -> None:
+    import_estate(store, DATA.read_text(), "json", DATA.name)
+    save_plan(store, compute_plan(store, TODAY))
+    facts = Facts(
+        target="snmp://192.0.2.77:161",
+        protocol="snmp",
+        address="192.0.2.77",
+        sys_name="late-sw1",
+        identity=Identity(vendor="Cisco", device_class="switch", serial="FOC99999999"),
+    )
+    late = store.save_facts(facts, now=datetime(2026, 11, 2, tzinfo=UTC))
+    with store.session() as s:
+        for asset_id in (1, 2, late):
+            s.get(m.Asset, asset_id).site = "town-hall"
+        s.commit()
+    with _client(store) as c:
+        listed = c.get("/api/v1/assets?limit=1000").json()
+        assert listed["total"] == len(listed["items"]) == 37
+        unknown = c.get("/api/v1/assets?support_status=unknown&limit=1000").json()
+        assert late in {a["id"] for a in unknown["items"]}
+        assert unknown["total"] == len(unknown["items"])
+        switches = c.get("/api/v1/assets?device_class=switch&limit=1000").json()
+        assert switches["total"] == len(switches["items"]) and late in {
+            a["id"] for a in switches["items"]
+        }
+        debt = c.get("/api/v1/debt?limit=1000").json()
+        assert debt["total"] == len(debt["items"]) == 36, "the late asset is not in the plan"
+        at_site = c.get("/api/v1/debt?limit=1000&site=town-hall").json()
+        assert at_site["total"] == len(at_site["items"]) == 2
+        listed = c.get("/api/v1/assets?site=town-hall&limit=1000").json()
+        assert listed["total"] == 3 and late in {a["id"] for a in listed["items"]}

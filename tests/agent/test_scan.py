@@ -1,0 +1,165 @@
+"""`cloudward scan` end to end against real peers: snmpd, snmpsim recordings, a dead port,
+and a responder that answers with garbage. Failed targets become poll runs with clear errors;
+nothing stored earlier is lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from agent.store import Store
+from agent.store import models as m
+from tests.peers import free_port
+
+pytestmark = pytest.mark.peer
+DATA = Path(__file__).resolve().parents[1] / "data" / "snmprec"
+
+
+@pytest.fixture(scope="module")
+def snmpsim_local() -> Iterator[Any]:
+    from tests.peers import need
+    from tests.snmpsim import SnmpsimPeer, responder_binary
+
+    need(responder_binary() is not None, "snmpsim is not installed")
+    peer = SnmpsimPeer.start(DATA, free_port(), probe_community="odd-device")
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
+@pytest.fixture()
+def garbage_responder() -> Iterator[int]:
+    """A UDP port that answers every datagram with bytes that are not SNMP."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                _data, addr = sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            sock.sendto(b"\x30\x82\xff\xff garbage \x00\x01\x02", addr)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        stop.set()
+        t.join(2)
+        sock.close()
+
+
+def write_config(tmp_path: Path, targets: list[dict[str, Any]], db: Path) -> Path:
+    cfg = {
+        "database": f"sqlite:///{db}",
+        "defaults": {"snmp": {"timeout": "1s", "retries": 0}},
+        "credentials": {
+            "local": {"type": "snmp-community", "community": {"env": "CW_T_LOCAL"}},
+            "odd": {"type": "snmp-community", "community": {"env": "CW_T_ODD"}},
+            "bad": {"type": "snmp-community", "community": {"env": "CW_T_BAD"}},
+        },
+        "targets": targets,
+    }
+    path = tmp_path / "cloudward.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def run_scan(config: Path, snmpd: Any) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, CW_T_LOCAL=snmpd.community, CW_T_ODD="odd-device", CW_T_BAD="bad-values")
+    return subprocess.run(
+        ["cloudward", "scan", "--config", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_scan_stores_good_and_records_bad(
+    tmp_path: Path, snmpd: Any, snmpsim_local: Any, garbage_responder: int
+) -> None:
+    db = tmp_path / "cw.db"
+    dead = free_port()
+    targets = [
+        {"host": "127.0.0.1", "snmp_port": snmpd.port, "credentials": ["local"], "site": "hq"},
+        {"host": "localhost", "snmp_port": snmpsim_local.port, "credentials": ["odd"]},
+        {"host": "127.0.0.1", "snmp_port": snmpsim_local.port, "credentials": ["bad"]},
+        {"host": "127.0.0.1", "snmp_port": dead, "credentials": ["local"]},
+        {"host": "127.0.0.1", "snmp_port": garbage_responder, "credentials": ["local"]},
+    ]
+    config = write_config(tmp_path, targets, db)
+    r = run_scan(config, snmpd)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["ok"] == 3 and summary["failed"] == 2, summary
+    store = Store.open(f"sqlite:///{db}")
+    try:
+        by_name = {a.sys_name: a for a in store.list_assets()}
+        assert by_name[snmpd.sys_name].device_class == "server"
+        assert by_name[snmpd.sys_name].site == "hq"
+        odd = by_name["widget-01"]
+        assert odd.device_class == "unknown" and odd.vendor == "unknown"
+        # garbage values are stored as inert text, clipped, never fatal
+        bad = next(a for a in store.list_assets() if a.sys_name == "42")
+        assert bad.sys_descr is not None and "\x00" not in bad.sys_descr
+        runs = {pr.target: pr for pr in store.poll_runs()}
+        timeout_run = runs[f"snmp://127.0.0.1:{dead}"]
+        assert timeout_run.status == "failed" and timeout_run.error_kind == "timeout"
+        assert "no response" in (timeout_run.error or "")
+        garbage_run = runs[f"snmp://127.0.0.1:{garbage_responder}"]
+        assert garbage_run.status == "failed" and garbage_run.error
+        before = (store.count(m.Asset), store.count(m.SoftwareRow), store.count(m.Interface))
+    finally:
+        store.close()
+
+    # Second scan: the snmpd target now fails (wrong port); everything stored stays.
+    targets[0]["snmp_port"] = free_port()
+    config = write_config(tmp_path, targets, db)
+    r = run_scan(config, snmpd)
+    summary = json.loads(r.stdout)
+    assert summary["failed"] == 3
+    store = Store.open(f"sqlite:///{db}")
+    try:
+        after = (store.count(m.Asset), store.count(m.SoftwareRow), store.count(m.Interface))
+        assert after == before
+        assert store.count(m.PollRun) == 10
+    finally:
+        store.close()
+
+
+def test_assets_command_lists_json(tmp_path: Path, snmpd: Any) -> None:
+    db = tmp_path / "cw.db"
+    config = write_config(
+        tmp_path, [{"host": "127.0.0.1", "snmp_port": snmpd.port, "credentials": ["local"]}], db
+    )
+    assert run_scan(config, snmpd).returncode == 0
+    r = subprocess.run(
+        ["cloudward", "assets", "--config", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    [asset] = json.loads(r.stdout)
+    assert asset["name"] == snmpd.sys_name and asset["device_class"] == "server"
+    text = subprocess.run(
+        ["cloudward", "assets", "--config", str(config)], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert snmpd.sys_name in text and "1 assets" in text

@@ -1,0 +1,122 @@
+"""The import format: Azure-Migrate-style CSV and JSON, with errors naming row and column."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from planner import ImportFormatError, parse_import
+
+SERVERS_CSV = """\ufeffServer name,IP addresses,Cores,Memory (In MB),OS name,OS version,\
+OS architecture,Disk 1 size (In GB),Disk 2 size (In GB),CPU utilization percentage,\
+Memory utilization percentage,Application,Environment,Number of disks,Boot type
+rb-app01,10.1.2.3;10.1.9.3,8,16384,Windows,Server 2012 R2,x64,120,380,35,60,Revenues,\
+Production,2,BIOS
+pl-db01,10.1.2.4,4,8192,Red Hat Enterprise Linux,7.9,x64,300,,20,70,Planning,UAT,1,UEFI
+"""
+DEPS_CSV = """Time slot,Source server name,Source IP,Source application,Source process,\
+Destination server name,Destination IP,Destination application,Destination process,Destination port
+2026-08-01 00:00,rb-app01,10.1.2.3,rb,w3wp.exe,sql01,10.1.2.9,SQL,sqlservr.exe,1433
+2026-08-01 01:00,rb-app01,10.1.2.3,rb,w3wp.exe,sql01,10.1.2.9,SQL,sqlservr.exe,1433
+2026-08-01 01:00,,10.1.2.7,,,sql01,10.1.2.9,SQL,sqlservr.exe,1433
+"""
+
+
+def test_azure_migrate_style_server_csv() -> None:
+    assets, deps = parse_import(SERVERS_CSV, "csv")
+    assert deps == ()
+    rb, pl = assets
+    assert (rb.id, rb.name, rb.addresses) == ("rb-app01", "rb-app01", ("10.1.2.3", "10.1.9.3"))
+    assert rb.cpu_count == 8 and rb.memory_bytes == 16 * 2**30
+    assert rb.disk_bytes == 500 * 10**9, "disk columns are summed"
+    assert (rb.os_name, rb.os_version, rb.architecture) == ("Windows", "Server 2012 R2", "x64")
+    assert (rb.cpu_util_pct, rb.memory_util_pct) == (35.0, 60.0)
+    assert (rb.environment, pl.environment) == ("prod", "test"), "Production, UAT"
+    assert rb.application == "Revenues" and rb.device_class == "server"
+
+
+def test_dependency_csv_aggregates_time_slots() -> None:
+    assets, deps = parse_import(DEPS_CSV, "csv")
+    assert assets == ()
+    first, second = deps
+    assert (first.src, first.dst, first.port, first.count) == ("rb-app01", "sql01", 1433, 2)
+    assert first.process == "w3wp.exe"
+    assert (second.src, second.dst) == ("10.1.2.7", "sql01"), "the IP stands in for a name"
+
+
+def test_json_with_structured_lists_and_ip_resolution() -> None:
+    text = json.dumps(
+        {
+            "assets": [
+                {
+                    "id": "a",
+                    "name": "app",
+                    "addresses": ["10.0.0.1"],
+                    "software": [
+                        {"name": "Microsoft SQL Server 2014", "version": "12.0.6024.0"},
+                        ["tomcat9", "9.0.31"],
+                        "php7.4=7.4.3",
+                    ],
+                    "listening": [443, {"port": 53, "proto": "udp"}],
+                    "exposures": [{"kind": "telnet", "detail": "23"}, "smbv1"],
+                    "manufactured": "2015-03-01",
+                    "virtual": "no",
+                    "tags": "refactor;gdpr",
+                },
+                {"id": "b", "device_class": "Firewall", "criticality": "High"},
+            ],
+            "dependencies": [{"source_ip": "10.0.0.1", "dst": "b", "port": "443", "kind": "hard"}],
+        }
+    )
+    (a, b), (dep,) = parse_import(text, "json")
+    assert a.software == (
+        ("Microsoft SQL Server 2014", "12.0.6024.0"),
+        ("tomcat9", "9.0.31"),
+        ("php7.4", "7.4.3"),
+    )
+    assert [(x.port, x.proto) for x in a.listening] == [(443, "tcp"), (53, "udp")]
+    assert [(e.kind, e.detail) for e in a.exposures] == [("telnet", "23"), ("smbv1", None)]
+    assert a.manufactured == date(2015, 3, 1) and a.virtual is False
+    assert a.tags == ("refactor", "gdpr")
+    assert (b.device_class, b.criticality) == ("firewall", "high")
+    assert (dep.src, dep.dst, dep.port, dep.kind) == ("a", "b", 443, "hard")
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "row", "column", "message"),
+    [
+        ("Server name,Cores\nx,eight\n", "csv", 2, "Cores", "'eight' is not a whole number"),
+        ("Server name,Environment\nx,lab\n", "csv", 2, "Environment", "'lab' is not one of"),
+        ("name,ports\nx,tcp/99999\n", "csv", 2, "ports", "is not a port like 443"),
+        ("name,exposures\nx,ftp\n", "csv", 2, "exposures", "exposure kind 'ftp' is not one of"),
+        ("name,first seen\nx,yesterday\n", "csv", 2, "first seen", "not a date like"),
+        ("name\nx\nx\n", "csv", 3, "name", "asset 'x' already given on row 2"),
+        ("source,destination,port\na,,80\n", "csv", 2, "destination", "needs a destination"),
+        ('{"assets": [{"id": "a", "virtual": "maybe"}]}', "json", 1, "virtual", "yes/no"),
+    ],
+)
+def test_errors_name_row_and_column(
+    text: str, fmt: str, row: int, column: str, message: str
+) -> None:
+    with pytest.raises(ImportFormatError) as err:
+        parse_import(text, fmt)
+    assert (err.value.row, err.value.column) == (row, column)
+    assert message in str(err.value) and f"row {row}" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "message"),
+    [
+        ("", "csv", "the CSV file is empty"),
+        ("colour,size\nred,1\n", "csv", "names neither assets"),
+        ("{", "json", "not valid JSON"),
+        ("[]", "json", '"assets" and/or "dependencies"'),
+        ('{"assets": {}}', "json", '"assets" must be a list'),
+        ("x", "xml", "unknown import format 'xml'"),
+    ],
+)
+def test_whole_file_errors(text: str, fmt: str, message: str) -> None:
+    with pytest.raises(ImportFormatError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_import(text, fmt)

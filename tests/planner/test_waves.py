@@ -1,0 +1,143 @@
+"""Waves: limits, ramp, pilot, environments, freeze windows, stretching."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from planner import AssetInput, Dependency, Estate, Lifecycle, Settings, SettingsError, plan
+from planner.dates import FreezeWindow, financial_year, financial_year_bounds, first_clear
+from planner.errors import ScheduleError
+from planner.fields import Reader
+from planner.settings import merge
+from tests.planner.conftest import TODAY
+
+
+def estate(apps: int, size: int, env: str = "prod") -> Estate:
+    assets, deps = [], []
+    for a in range(apps):
+        ids = [f"a{a:02d}-{i}" for i in range(size)]
+        assets += [
+            AssetInput(
+                x, application=f"a{a:02d}", environment=env, os_name="Ubuntu", os_version="22.04"
+            )
+            for x in ids
+        ]
+        deps += [Dependency(ids[i], ids[i + 1], 8080) for i in range(size - 1)]
+    return Estate(tuple(assets), tuple(deps))
+
+
+def test_ramp_and_limits(mappings: dict[str, Any], catalogue: Lifecycle) -> None:
+    settings = Settings.from_mapping(merge(mappings, {"waves": {"ramp": [3, 6, 9]}}))
+    result = plan(estate(10, 3, env="test"), settings, TODAY, catalogue)
+    waves = [o.wave for o in result.waves]
+    assert [w.limit_assets for w in waves[:4]] == [3, 6, 9, 9], "the last ramp step repeats"
+    for w in waves:
+        assert len(w.assets) <= w.limit_assets and w.risk <= w.limit_risk
+        assert w.effort_days <= w.limit_effort_days
+    assert sum(len(w.assets) for w in waves) == 30
+    for a, b in itertools.pairwise(waves):
+        assert b.start > a.end, "waves follow one another"
+
+
+def test_pilot_prefers_small_loose_nonproduction(settings: Settings, catalogue: Lifecycle) -> None:
+    prod, dev = estate(3, 3, "prod"), estate(2, 2, "dev")
+    dev = Estate(
+        tuple(
+            AssetInput("d" + a.id, application="d" + (a.application or ""), environment="dev")
+            for a in dev.assets
+        )
+    )
+    result = plan(Estate(prod.assets + dev.assets, prod.dependencies), settings, TODAY, catalogue)
+    first = result.waves[0].wave
+    assert first.kind == "pilot" and all(a.startswith("d") for a in first.assets)
+    kinds = [o.wave.kind for o in result.waves]
+    assert kinds.index("prod") > kinds.index("pilot"), "dev/test before production"
+    assert "pilot: groups of at most 10 assets" in first.reasons[0]
+
+
+def test_production_and_nonproduction_never_share_a_wave(
+    settings: Settings, catalogue: Lifecycle
+) -> None:
+    mixed = Estate(
+        estate(4, 2, "prod").assets
+        + tuple(AssetInput(f"t{i}", application=f"t{i}", environment="test") for i in range(4))
+    )
+    result = plan(mixed, settings, TODAY, catalogue)
+    env = {a.id: a.production for a in mixed.assets}
+    for o in result.waves:
+        assert len({env[a] for a in o.wave.assets}) == 1, f"wave {o.wave.number} mixes"
+
+
+def test_a_heavy_group_stretches_its_wave(mappings: dict[str, Any], catalogue: Lifecycle) -> None:
+    settings = Settings.from_mapping(
+        merge(mappings, {"waves": {"team_days_per_week": 1, "ramp": [100]}})
+    )
+    result = plan(estate(1, 20), settings, TODAY, catalogue)
+    wave = result.waves[0].wave
+    weeks = ((wave.end - wave.start).days + 1) // 7
+    assert weeks > settings.waves.wave_weeks
+    assert wave.effort_days <= wave.limit_effort_days
+    assert any("stretched" in r for r in wave.reasons)
+
+
+def test_freeze_windows() -> None:
+    xmas = FreezeWindow("xmas", "12-18", "01-04", recurring=True)
+    day, pushed = first_clear(date(2026, 12, 1), 42, (xmas,))
+    assert day == date(2027, 1, 5) and pushed == ("xmas",)
+    assert first_clear(date(2027, 1, 5), 42, (xmas,)) == (date(2027, 1, 5), ())
+    with pytest.raises(ScheduleError, match="leave no gap of 400 days"):
+        first_clear(date(2027, 1, 5), 400, (xmas,))
+    problems: list[str] = []
+    assert FreezeWindow.read(Reader({"from": "13-01", "to": "01-02"}, "w", problems)) is None
+    assert (
+        FreezeWindow.read(Reader({"from": "2027-05-10", "to": "2027-04-26"}, "v", problems))
+        is not None
+    )
+    assert any("must be a date (2027-04-26) or a yearly day" in p for p in problems)
+    assert any("'to' (2027-04-26) is before 'from'" in p for p in problems)
+
+
+def test_financial_years() -> None:
+    assert financial_year(date(2026, 3, 31)) == "2025/26"
+    assert financial_year(date(2026, 4, 1)) == "2026/27"
+    assert financial_year(date(2099, 12, 31)) == "2099/00"
+    assert financial_year_bounds("2026/27") == (date(2026, 4, 1), date(2027, 3, 31))
+
+
+def test_wave_settings_are_checked(mappings: dict[str, Any]) -> None:
+    bad = merge(
+        mappings,
+        {
+            "waves": {
+                "max_risk": 50,
+                "ramp": [0],
+                "risk": {"weights": {"criticality": 90, "size": 20}},
+            },
+            "groups": {"max_group_size": 500},
+        },
+    )
+    bad["waves"]["effort_days"] = {"rehost": 1}
+    with pytest.raises(SettingsError) as err:
+        Settings.from_mapping(bad)
+    text = "\n".join(err.value.problems)
+    assert "waves.max_risk: must be at least 100" in text
+    assert "waves.ramp: needs at least one limit, each 1 or more" in text
+    assert "waves.effort_days.retire: missing" in text
+    assert "must not exceed 100" in text
+    assert "groups.max_group_size (500) is larger than waves.max_assets" in text
+
+
+def test_landing_zone_starts_on_a_monday_after_the_lead_time(
+    settings: Settings, catalogue: Lifecycle
+) -> None:
+    hubbed = Estate(
+        (AssetInput("dns1", name="dns1"), AssetInput("x")), (Dependency("x", "dns1", 53),)
+    )
+    result = plan(hubbed, settings, TODAY, catalogue)
+    zero = result.waves[0].wave
+    assert zero.number == 0 and zero.start.weekday() == 0
+    assert zero.start >= TODAY + timedelta(days=settings.waves.start_lead_days)

@@ -323,6 +323,19 @@ def assets(config_path: str | None, database: str | None, as_json: bool) -> None
     help="all: poll and plan alone. With several agents on one PostgreSQL store: collector "
     "(claim and poll the targets of agent.sites) or planner (plan, serve; no polling).",
 )
+@click.option(
+    "--name",
+    "agent_name",
+    default=None,
+    help="This agent's name among several (overrides agent.name; default: the host name).",
+)
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    metavar="SITE",
+    help="Poll only this site's targets (repeatable; overrides agent.sites).",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -331,8 +344,13 @@ def run(
     database: str | None,
     log_format: str,
     role: str,
+    agent_name: str | None,
+    sites: tuple[str, ...],
 ) -> None:
-    """Run the daemon: poll on schedule, re-plan, serve the API and /metrics."""
+    """Run the daemon: poll on schedule, re-plan, serve the API and /metrics.
+
+    Several agents can share one configuration file: `--role collector --name depot-1
+    --site depot` on one host, `--role planner` on another."""
     from agent.daemon import run_daemon
     from agent.logs import configure_logging
 
@@ -344,6 +362,13 @@ def run(
             2,
         )
     settings = load_config_or_exit(path)
+    from agent.settings import with_agent
+
+    try:
+        settings = with_agent(settings, agent_name, sites)
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
     if role != "all":
         from agent.leases import require_postgresql
 
@@ -353,7 +378,7 @@ def run(
             click.echo(str(exc), err=True)
             sys.exit(2)
     configure_logging(ctx.obj.get("log_level") or settings.log_level, log_format)
-    sys.exit(run_daemon(path, settings, listen, database, role))
+    sys.exit(run_daemon(path, settings, listen, database, role, (agent_name, sites)))
 
 
 @cli.group()

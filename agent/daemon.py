@@ -19,7 +19,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,7 +31,7 @@ from agent.errors import AgentError, ConfigError, StoreError
 from agent.metrics import AssetPoint, EstateSnapshot, WavePoint, new_registry
 from agent.scan import Poller
 from agent.scheduler import PollScheduler
-from agent.settings import Settings, load_settings
+from agent.settings import Settings, load_settings, with_agent
 from agent.store import Store
 from agent.targets import PollJob, expand_targets
 from collectors.snmp.identify import load_rules
@@ -75,8 +75,11 @@ class Daemon:
         refresh_seconds: float = 15.0,
         on_ready: Callable[[Daemon], Awaitable[None]] | None = None,
         role: str = "all",
+        agent: tuple[str | None, Sequence[str]] = (None, ()),
     ) -> None:
         self.settings = settings
+        # --name/--site given at start also hold for every configuration reloaded later
+        self._agent_flags = agent
         # roles: collector/planner share the work through PostgreSQL (agent.roles).
         self.role = role
         self.agent_name = settings.agent.name or socket.gethostname()
@@ -276,6 +279,7 @@ class Daemon:
             return
         try:
             new = await asyncio.to_thread(load_settings, self.config_path)
+            new = with_agent(new, *self._agent_flags)
         except ConfigError as exc:
             log.error("SIGHUP: configuration not reloaded, the running one is kept:\n%s", exc)
             return
@@ -405,8 +409,16 @@ def run_daemon(
     listen: str | None,
     database: str | None = None,
     role: str = "all",
+    agent: tuple[str | None, Sequence[str]] = (None, ()),
 ) -> int:
-    daemon = Daemon(settings, config_path=config_path, listen=listen, database=database, role=role)
+    daemon = Daemon(
+        settings,
+        config_path=config_path,
+        listen=listen,
+        database=database,
+        role=role,
+        agent=agent,
+    )
     try:
         return asyncio.run(daemon.run())
     except AgentError as exc:

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from prometheus_client import Gauge
+from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -92,11 +92,7 @@ class MultiAgent:
             d.settings.agent.lease_seconds,
         )
         if self.role == "planner":
-            self._overdue = Gauge(
-                "cloudward_poll_targets_overdue",
-                "Targets due for more than one interval that no collector holds.",
-                registry=d.registry,
-            )
+            self._overdue = overdue_gauge(d.registry)
             return
         assert d.poller is not None
         poller = d.poller
@@ -184,6 +180,16 @@ class MultiAgent:
             if not has_new_data(self.store):
                 return None
             return self.daemon._plan_once()
+
+
+def overdue_gauge(registry: CollectorRegistry) -> Gauge:
+    """The planner's view of the shared schedule: a target that stays overdue has lost its
+    collector (all collectors of its site are down, or too busy)."""
+    return Gauge(
+        "cloudward_poll_targets_overdue",
+        "Targets due for more than one interval that no collector holds.",
+        registry=registry,
+    )
 
 
 class AgentNameLock:

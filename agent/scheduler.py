@@ -57,6 +57,7 @@ class PollScheduler:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self.targets: dict[str, TargetState] = {}
         self._in_flight: set[asyncio.Task[Any]] = set()
+        self._periodic_in_flight: set[asyncio.Task[Any]] = set()
         self._accepting = True
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -77,7 +78,8 @@ class PollScheduler:
 
     @property
     def in_flight(self) -> set[asyncio.Task[Any]]:
-        return set(self._in_flight)
+        """Polls and periodic jobs (a re-plan, say) running now."""
+        return set(self._in_flight) | set(self._periodic_in_flight)
 
     # --- jobs ------------------------------------------------------------------------------
     def interval_for(self, state: TargetState, known: bool) -> float:
@@ -137,8 +139,9 @@ class PollScheduler:
             seconds=first_delay if first_delay is not None else seconds
         )
         self._scheduler.add_job(
-            fn,
+            self._periodic,
             "interval",
+            args=[fn, name],
             seconds=seconds,
             id=name,
             name=name,
@@ -148,6 +151,24 @@ class PollScheduler:
             replace_existing=True,
             misfire_grace_time=None,
         )
+
+    async def _periodic(self, fn: Callable[[], Awaitable[None]], name: str) -> None:
+        """Run one periodic job (re-plan, retention, refresh). Tracked so that a stop waits for
+        it; cut off at the end of a stop, it says so instead of reporting a failure."""
+        if not self._accepting:
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._periodic_in_flight.add(task)
+        try:
+            await fn()
+        except asyncio.CancelledError:
+            log.warning("%s was cut off by the stop; it runs again at the next start", name)
+        except Exception:
+            log.exception("%s failed; it runs again at its next interval", name)
+        finally:
+            if task is not None:
+                self._periodic_in_flight.discard(task)
 
     async def _run(self, key: str) -> None:
         state = self.targets.get(key)

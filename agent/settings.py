@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -410,6 +411,40 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def with_agent(settings: Settings, name: str | None = None, sites: Sequence[str] = ()) -> Settings:
+    """``settings`` with ``agent.name`` and ``agent.sites`` replaced where given (``cloudward
+    run --name/--site``), so that several agents can share one configuration file."""
+    if name is None and not sites:
+        return settings
+    values = settings.agent.model_dump()
+    if name is not None:
+        values["name"] = name
+    if sites:
+        values["sites"] = list(sites)
+    try:
+        agent = AgentSettings.model_validate(values)
+    except ValidationError as exc:
+        flag = {"name": "--name", "sites": "--site"}
+        raise ConfigError(
+            [f"{flag.get(str(e['loc'][0]), _loc(e['loc']))}: {e['msg']}" for e in exc.errors()]
+        ) from None
+    if sites and settings.targets:
+        known = {
+            t.site or (settings.groups[t.group].site if t.group in settings.groups else None)
+            for t in settings.targets
+        }
+        listed = ", ".join(sorted(s for s in known if s)) or "none"
+        unknown = [s for s in sites if s not in known]
+        if unknown:
+            raise ConfigError(
+                [
+                    f"--site {s}: no target has this site (sites of the targets: {listed})"
+                    for s in unknown
+                ]
+            )
+    return settings.model_copy(update={"agent": agent})
 
 
 def load_settings(path: Path | str) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -47,12 +48,15 @@ async def keep_pending(poller: Poller, spool: Path) -> None:
 
 def run_scan(settings: Settings, store: Store, *, progress: bool = True) -> SweepSummary:
     jobs = expand_targets(settings)
-    store.close_abandoned_polls()
+    # Poll runs are labelled with who ran them, so that closing runs an earlier, killed scan
+    # left 'running' never touches those of an agent polling into the same store right now.
+    agent = f"scan@{settings.agent.name or socket.gethostname()}"
+    store.close_abandoned_polls("the scan stopped before the poll finished", agent=agent)
     known = store.known_targets()
     rules = load_rules()
 
     async def go() -> SweepSummary:
-        poller = Poller(settings, store, rules)
+        poller = Poller(settings, store, rules, agent_name=agent)
         spool = settings.state_dir / SPOOL_NAME
         if poller.pending.load(spool):  # results an earlier run could not write
             await keep_pending(poller, spool)

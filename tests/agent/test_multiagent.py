@@ -31,7 +31,7 @@ from agent import leases, roles
 from agent.cli import cli
 from agent.collector import LeaseCollector, LeaseMetrics
 from agent.errors import ConfigError
-from agent.settings import parse_settings
+from agent.settings import parse_settings, with_agent
 from agent.store import Store
 from agent.store import models as m
 from agent.targets import PollJob
@@ -300,6 +300,42 @@ def test_agent_section_is_validated() -> None:
     assert "agent.lease_seconds" in text_
 
 
+def test_name_and_site_flags_let_agents_share_one_file(tmp_path: Path) -> None:
+    base: dict[str, Any] = {
+        "credentials": {"c": {"type": "snmp-community", "community": "env:C"}},
+        "groups": {"dep": {"site": "depot", "credentials": ["c"]}},
+        "targets": [
+            {"host": "10.0.0.1", "group": "dep"},
+            {"host": "10.0.1.1", "site": "town-hall", "credentials": ["c"]},
+        ],
+        "agent": {"name": "from-file", "lease_seconds": "45s"},
+    }
+    settings = parse_settings(base)
+    assert with_agent(settings) is settings
+    depot = with_agent(settings, "depot-1", ["depot"])
+    assert (depot.agent.name, depot.agent.sites, depot.agent.lease_seconds) == (
+        "depot-1",
+        ["depot"],
+        45,
+    )
+    assert settings.agent.sites == []  # the loaded settings are not changed
+    with pytest.raises(ConfigError) as err:
+        with_agent(settings, "depot 1", ["dpot", "town-hall"])
+    assert "--name: " in str(err.value) and "depot 1" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        with_agent(settings, None, ["dpot", "town-hall"])
+    assert "--site dpot: no target has this site (sites of the targets: depot, town-hall)" in str(
+        err.value
+    )
+    # The command refuses them before opening anything, with exit code 2.
+    cfg = tmp_path / "cw.yaml"
+    cfg.write_text(yaml.safe_dump({**base, "database": "postgresql://u@127.0.0.1:1/x"}))
+    result = CliRunner().invoke(
+        cli, ["run", "--role", "collector", "--config", str(cfg), "--site", "dpot"]
+    )
+    assert result.exit_code == 2 and "--site dpot" in result.output, result.output
+
+
 # --- the collector loop, in process ------------------------------------------------------
 
 
@@ -481,17 +517,24 @@ def test_three_collectors_and_a_planner_survive_a_killed_collector(
                 }
             )
         api: dict[str, int] = {}
+        # One configuration file for all four; each agent's name and sites come from flags,
+        # except the planner's, which its own file gives.
+        shared = tmp_path / "shared.yaml"
+        shared.write_text(yaml.safe_dump(dict(base, agent={"lease_seconds": LEASE})))
+        own = tmp_path / "planner.yaml"
+        own.write_text(
+            yaml.safe_dump(dict(base, agent={"name": "planner", "lease_seconds": LEASE}))
+        )
         for name, role in [
             ("col-1", "collector"),
             ("col-2", "collector"),
             ("col-3", "collector"),
             ("planner", "planner"),
         ]:
-            cfg = dict(
-                base, agent={"name": name, "sites": SITES.get(name, []), "lease_seconds": LEASE}
-            )
-            path = tmp_path / f"{name}.yaml"
-            path.write_text(yaml.safe_dump(cfg))
+            path = own if role == "planner" else shared
+            flags = [] if role == "planner" else ["--name", name]
+            for site in SITES.get(name, []):
+                flags += ["--site", site]
             api[name] = free_port()
             log = (tmp_path / f"{name}.log").open("wb")
             logs.append(log)
@@ -507,6 +550,7 @@ def test_three_collectors_and_a_planner_survive_a_killed_collector(
                     f"127.0.0.1:{api[name]}",
                     "--log-format",
                     "json",
+                    *flags,
                 ],
                 env=env,
                 stdout=log,
@@ -639,7 +683,8 @@ def test_three_collectors_and_a_planner_survive_a_killed_collector(
                 if x.startswith("{")
             ]
             assert any(x["msg"] == "stopped cleanly" for x in lines), n
-            assert not [x for x in lines if x["level"] in ("error", "critical")], n
+            errors = [x for x in lines if x["level"] in ("error", "critical")]
+            assert not errors, f"{n}: {errors}"
         store.close()
     finally:
         for p in procs.values():

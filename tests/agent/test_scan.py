@@ -163,3 +163,31 @@ def test_assets_command_lists_json(tmp_path: Path, snmpd: Any) -> None:
         ["cloudward", "assets", "--config", str(config)], capture_output=True, text=True, timeout=60
     ).stdout
     assert snmpd.sys_name in text and "1 assets" in text
+
+
+def test_scan_closes_only_its_own_abandoned_runs(tmp_path: Path, snmpd: Any) -> None:
+    """A poll an agent is running into the same store right now stays running; one that an
+    earlier, killed scan left running is closed as abandoned."""
+    db = tmp_path / "cw.db"
+    config = write_config(
+        tmp_path, [{"host": "127.0.0.1", "snmp_port": snmpd.port, "credentials": ["local"]}], db
+    )
+    store = Store.open(f"sqlite:///{db}")
+    try:
+        live = store.start_poll("snmp://10.0.0.1:161", "snmp", agent="collector-1")
+        killed = store.start_poll(
+            "snmp://10.0.0.2:161", "snmp", agent=f"scan@{socket.gethostname()}"
+        )
+    finally:
+        store.close()
+    assert run_scan(config, snmpd).returncode == 0
+    store = Store.open(f"sqlite:///{db}")
+    try:
+        runs = {r.id: r for r in store.poll_runs()}
+        assert runs[live].status == "running"
+        assert runs[killed].status == "abandoned"
+        assert "scan stopped" in (runs[killed].error or "")
+        [scanned] = [r for r in runs.values() if r.target == f"snmp://127.0.0.1:{snmpd.port}"]
+        assert scanned.status == "ok" and scanned.agent == f"scan@{socket.gethostname()}"
+    finally:
+        store.close()

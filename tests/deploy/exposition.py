@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from agent.collector import LeaseMetrics
 from agent.metrics import (
     DAY,
     AssetPoint,
@@ -24,6 +25,7 @@ from agent.metrics import (
     WavePoint,
     new_registry,
 )
+from agent.roles import overdue_gauge
 
 STALE_TARGET = "snmp://10.30.1.20:161"
 
@@ -103,6 +105,12 @@ def sample_agent(now: float) -> SampleAgent:
     registry, live, estate = new_registry()
     estate.snapshot = sample_snapshot(now)
     record_polls(live, now)
+    # What agents sharing a PostgreSQL schedule add (a collector's leases, a planner's view).
+    leases = LeaseMetrics(registry)
+    leases.held.set(12)
+    leases.claims.inc(40)
+    leases.takeovers.inc(3)
+    overdue_gauge(registry).set(2)
     return SampleAgent(registry, live, estate)
 
 

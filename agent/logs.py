@@ -39,5 +39,5 @@ def configure_logging(level: str = "info", fmt: str = "text") -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
-    for noisy in ("pysnmp", "asyncio", "apscheduler", "uvicorn", "paramiko", "httpx"):
+    for noisy in ("pysnmp", "asyncio", "apscheduler", "uvicorn", "paramiko", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -80,3 +80,30 @@ def stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str] | None, timeout: 
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
+
+
+def wait_snmp_answer(
+    host: str,
+    port: int,
+    packet: bytes,
+    proc: subprocess.Popen[bytes] | None,
+    *,
+    name: str,
+    timeout: float,
+    exit_detail: Callable[[], str] = lambda: "",
+) -> None:
+    """Send ``packet`` (an SNMP request) until something answers on ``host:port``; fail at
+    once, with ``exit_detail()``, if the peer's process has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}{exit_detail()}")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.4)
+            try:
+                s.sendto(packet, (host, port))
+                if s.recv(4096):
+                    return
+            except OSError:
+                time.sleep(0.15)
+    raise TimeoutError(f"{name} on {host}:{port} did not answer in {timeout:.0f}s")

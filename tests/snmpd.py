@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.peers import stop as stop_process
+from tests.peers import wait_snmp_answer
 
 SNMPD = "/usr/sbin/snmpd"
 
@@ -99,30 +100,20 @@ class SnmpdPeer:
 
     def wait_ready(self, timeout: float = 15.0) -> None:
         """Poll with a minimal v2c GET of sysUpTime.0 until snmpd answers."""
-        deadline = time.monotonic() + timeout
-        packet = _v2c_get_sysuptime(self.community)
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                log = (self.workdir / "snmpd.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"snmpd exited with {self.proc.returncode}: {log}")
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.settimeout(0.3)
-                try:
-                    s.sendto(packet, (self.host, self.port))
-                    if s.recv(2048):
-                        return
-                except OSError:
-                    time.sleep(0.1)
-        raise TimeoutError(f"snmpd on {self.host}:{self.port} did not answer in {timeout}s")
+        wait_snmp_answer(
+            self.host,
+            self.port,
+            _v2c_get_sysuptime(self.community),
+            self.proc,
+            name="snmpd",
+            timeout=timeout,
+            exit_detail=lambda: (
+                ": " + (self.workdir / "snmpd.log").read_text(errors="replace")[-2000:]
+            ),
+        )
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def cleanup(self) -> None:

@@ -11,9 +11,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.peers import stop as stop_process
+from tests.peers import wait_snmp_answer
 
 V3_USER, V3_AUTH, V3_PRIV = "simulator", "auctoritas", "privatus"
 
@@ -73,32 +75,12 @@ class SnmpsimPeer:
         return peer
 
     def wait_ready(self, community: str, timeout: float) -> None:
-        import socket
-
         from tests.snmpd import _v2c_get_sysuptime
 
-        deadline = time.monotonic() + timeout
         packet = _v2c_get_sysuptime(community)
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"snmpsim exited with {self.proc.returncode}")
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.settimeout(0.5)
-                try:
-                    s.sendto(packet, (self.host, self.port))
-                    if s.recv(4096):
-                        return
-                except OSError:
-                    time.sleep(0.2)
-        raise TimeoutError(f"snmpsim on {self.host}:{self.port} not ready in {timeout:.0f}s")
+        wait_snmp_answer(self.host, self.port, packet, self.proc, name="snmpsim", timeout=timeout)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
         shutil.rmtree(self.workdir, ignore_errors=True)

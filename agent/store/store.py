@@ -240,6 +240,13 @@ class Store:
                 if current is None and sa_inspect(conn).has_table("cw_asset"):
                     command.stamp(cfg, FIRST_REVISION)
                 command.upgrade(cfg, revision)
+                now = _current_revision(conn)
+                if now != current:
+                    log.info(
+                        "database schema %s: %s",
+                        "created" if current is None else f"upgraded from {current}",
+                        now,
+                    )
         except OperationalError as exc:
             raise StoreError(
                 f"cannot open the database {self.safe_url}: {exc.orig}{disk_problem(self.url)}"

@@ -65,3 +65,12 @@ def test_modules_stay_small() -> None:
     for path in sorted((ROOT / "planner").glob("*.py")):
         lines = len(path.read_text().splitlines())
         assert lines <= 400, f"{path.name} has {lines} lines: split it"
+
+
+def test_planner_and_collectors_name_the_same_device_classes() -> None:
+    """The planner keeps its own copy (it imports nothing of the collectors): the two must
+    not drift apart, or a class the collectors report would be refused by the planner."""
+    from collectors.facts import DEVICE_CLASSES as COLLECTED
+    from planner.model import DEVICE_CLASSES as PLANNED
+
+    assert PLANNED == COLLECTED

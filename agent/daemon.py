@@ -98,6 +98,7 @@ class Daemon:
         self.poller: Poller | None = None
         self.scheduler: PollScheduler | None = None
         self.state: DaemonState | None = None
+        self.api_state: Any = None  # the API application's state, once it serves
         self._dirty = False
         self.polls_done = 0
         self.plan_seconds: float | None = None
@@ -135,6 +136,13 @@ class Daemon:
             )
             return
         self.estate.snapshot = snap
+        if self.api_state is not None:
+            # A new plan's views are built here rather than by its first request (seconds
+            # for 100,000 assets); an unchanged plan costs one small query.
+            from agent.api.routes import warm_plan_views
+
+            with contextlib.suppress(StoreError, SQLAlchemyError):
+                await asyncio.to_thread(warm_plan_views, self.api_state, self.store)
 
     async def prune(self) -> None:
         """Apply the retention settings (history, poll runs, events)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -53,6 +54,15 @@ class PlanViews:
 _views_lock = threading.Lock()
 
 
+def plan_views_of(state: Any) -> PlanViews:
+    """The application's kept plan views (``app.state``), made on first use."""
+    with _views_lock:
+        if not isinstance(getattr(state, "plan_views", None), PlanViews):
+            state.plan_views = PlanViews()
+        views: PlanViews = state.plan_views
+        return views
+
+
 def _plan_view(
     request: Request, name: str, plan_id: int | None, build: Callable[[Mapping[str, Any]], Any]
 ) -> Response:
@@ -63,13 +73,37 @@ def _plan_view(
     stamp = plan_stamp(store, plan_id)
     if stamp is None:
         raise HTTPException(404, "no plan yet" if plan_id is None else f"no plan {plan_id}")
-    state = request.app.state
-    with _views_lock:
-        if not isinstance(getattr(state, "plan_views", None), PlanViews):
-            state.plan_views = PlanViews()
-    views: PlanViews = state.plan_views
+    views = plan_views_of(request.app.state)
     data = views.get((name, *stamp), lambda: build(_plan_or_404(store, stamp[0])))
     return Response(data, media_type="application/json")
+
+
+def warm_plan_views(state: Any, store: Any) -> int | None:
+    """Build the views of the newest plan now (reading its body once), so that the first
+    request after a new plan does not wait for them; return the plan's id (None: no plan)."""
+    from agent.planning import plan_stamp
+
+    stamp = plan_stamp(store, None)
+    if stamp is None:
+        return None
+    views = plan_views_of(state)
+    body: dict[str, Any] | None = None
+
+    def read() -> dict[str, Any]:
+        nonlocal body
+        if body is None:
+            body = _plan_or_404(store, stamp[0])
+        return body
+
+    for name, build in PLAN_VIEWS.items():
+        views.get((name, *stamp), partial(_built, build, read))
+    return stamp[0]
+
+
+def _built(
+    build: Callable[[Mapping[str, Any]], dict[str, Any]], read: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    return build(read())
 
 
 def page(items: list[Any], total: int, limit: int, offset: int) -> dict[str, Any]:
@@ -196,9 +230,11 @@ def current_plan(
 ) -> dict[str, Any] | Response:
     if full:
         return _plan_or_404(_store(request), plan_id)
-    return _plan_view(
-        request, "summary", plan_id, lambda body: {k: body[k] for k in PLAN_SUMMARY_KEYS}
-    )
+    return _plan_view(request, "summary", plan_id, _summary_view)
+
+
+def _summary_view(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: body[k] for k in PLAN_SUMMARY_KEYS}
 
 
 @router.get(
@@ -227,6 +263,13 @@ def _waves_view(body: Mapping[str, Any]) -> dict[str, Any]:
         ]
         out.append({**w, "wave": wave})
     return {"plan_id": body["plan_id"], "today": body["today"], "waves": out}
+
+
+# The views kept per plan, and built ahead by warm_plan_views.
+PLAN_VIEWS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "summary": _summary_view,
+    "waves": _waves_view,
+}
 
 
 @router.get("/debt", summary="Debt ranking with every factor (paged)", responses=NOT_FOUND)

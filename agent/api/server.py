@@ -36,6 +36,7 @@ def create_app(daemon: Daemon, *, token: str | None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.daemon = daemon
+    daemon.api_state = app.state  # the daemon builds plan views ahead into it
     settings = daemon.settings.api
     app.add_middleware(GuardMiddleware, token=token, max_body=settings.max_request_bytes)
     app.include_router(router)

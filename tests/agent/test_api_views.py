@@ -48,6 +48,33 @@ def test_views_follow_new_and_pruned_plans(store: Any) -> None:
         assert c.get("/api/v1/waves").json()["plan_id"] == second
 
 
+def test_views_of_a_new_plan_are_built_ahead_of_its_first_request(store: Any) -> None:
+    from agent.api.routes import plan_views_of, warm_plan_views
+
+    state = SimpleNamespace()
+    assert warm_plan_views(state, store) is None  # no plan yet: nothing to build
+    import_estate(store, DATA.read_text(), "json", DATA.name)
+    plan_id = save_plan(store, compute_plan(store, TODAY))
+    registry, _live, _estate = new_registry()
+    daemon = SimpleNamespace(settings=Settings(), store=store, registry=registry)
+    app = create_app(daemon, token=None)  # type: ignore[arg-type]
+    assert daemon.api_state is app.state  # the daemon refreshes into the served state
+    assert warm_plan_views(app.state, store) == plan_id
+    kept = dict(plan_views_of(app.state)._views)
+    assert {key[0] for key in kept} == {"summary", "waves"}
+    assert all(key[1] == plan_id for key in kept)
+    with TestClient(app) as c:
+        served = c.get("/api/v1/waves")
+        assert served.status_code == 200 and served.json()["plan_id"] == plan_id
+        waves = next(v for k, v in kept.items() if k[0] == "waves")
+        assert served.content == waves  # served from what was built ahead
+        assert c.get("/api/v1/plan").content == next(
+            v for k, v in kept.items() if k[0] == "summary"
+        )
+    after = plan_views_of(app.state)._views
+    assert after.keys() == kept.keys() and all(after[k] is kept[k] for k in kept)  # not rebuilt
+
+
 def test_counts_include_assets_found_after_the_plan(store: Any) -> None:
     import_estate(store, DATA.read_text(), "json", DATA.name)
     save_plan(store, compute_plan(store, TODAY))

@@ -11,8 +11,11 @@ imports every module of the package, so nothing else needs changing.
 
 from __future__ import annotations
 
+import contextlib
+import resource
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 Runner = Callable[[bool], "Result"]
 
@@ -65,3 +68,14 @@ class Registry:
 
 
 registry = Registry()
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory in MB. ``VmHWM`` rather than ``ru_maxrss``: Linux
+    carries ``ru_maxrss`` over ``fork`` and ``execve``, so a benchmark's child process would
+    report at least the size of the runner that started it."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -6,7 +6,7 @@ servers take 30% of those), and 32 shared-infrastructure hubs (DNS, directory, N
 backup, ...) touching about 35% of all links. Ours is :func:`planner.plan` as shipped (igraph
 Leiden, scipy PageRank); the baseline is the same plan with the networkx backend (networkx
 Louvain and PageRank). Each run happens in a fresh subprocess so that its peak memory
-(``ru_maxrss``, which includes the estate itself) is its own; wall time covers ``plan()`` only,
+(``VmHWM``, which includes the estate itself) is its own; wall time covers ``plan()`` only,
 not building the estate. ``cpu_s`` is the process CPU time of ``plan()``: on a shared machine it
 moves less than wall time.
 ``--quick`` uses 10,000 assets / 100,000 edges.
@@ -15,7 +15,6 @@ moves less than wall time.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from bench import Result, registry
+from bench import Result, peak_mb, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 9, 1)
@@ -203,11 +202,11 @@ def child(backend: str, n: int, m: int) -> dict[str, Any]:
         yaml.safe_load((ROOT / "config" / "lifecycle" / "catalogue.yaml").read_text())
     )
     settings = settings_for(backend)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_mb()
     start, cpu_start = time.perf_counter(), time.process_time()
     result = plan(estate, settings, TODAY, lifecycle)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb()
     moving = [a for a in result.assets if a.group and a.group != "landing-zone"]
     return {
         "wall": wall,

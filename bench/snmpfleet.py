@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import Result, registry
+from bench import Result, peak_mb, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,15 +81,6 @@ def child(
         "errors_sample": errors[:3],
         "peak_mb": peak_mb(),
     }
-
-
-def peak_mb() -> float:
-    """This process's peak resident memory. ``VmHWM`` rather than ``ru_maxrss``: Linux carries
-    ``ru_maxrss`` over ``execve``, so a child would report at least its parent's size."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def agent_cpu(pids: list[int]) -> float:

@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench import Result, registry
+from bench import Result, peak_mb, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATFORM = "linux"
@@ -148,7 +148,7 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
         "cpu": cpu,
         "parse_cpu": (time.process_time() - parse0) / rounds,
         "values": sum(f.values_read for f in facts),
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": peak_mb(),
     }
 
 

@@ -65,3 +65,20 @@ def test_synthetic_estate_has_the_planned_shape() -> None:
 def test_adjusted_rand() -> None:
     assert adjusted_rand(["a", "a", "b", "b"], ["x", "x", "y", "y"]) == 1.0
     assert adjusted_rand(["a", "a", "b", "b"], ["x", "y", "x", "y"]) < 0.1
+
+
+def test_peak_memory_of_a_child_is_its_own() -> None:
+    """A benchmark's child process reports its own peak, not the runner's (ru_maxrss would)."""
+    from bench import peak_mb
+
+    ballast = b"x" * (300 * 2**20)  # the runner after a big benchmark
+    parent = peak_mb()
+    out = subprocess.run(
+        [sys.executable, "-c", "from bench import peak_mb; print(peak_mb())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    child = float(out.stdout)
+    assert parent >= 300 and child < parent - 200, (parent, child)
+    del ballast

@@ -33,13 +33,16 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def setup_logging(level: str = "info") -> None:
+    """Logging for the one-shot commands: the daemon's text format and quieting (handlers
+    already in place, e.g. an embedding program's, are kept)."""
+    from agent.logs import quiet_libraries
+
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("pysnmp").setLevel(logging.WARNING)
-    logging.getLogger("asyncio").setLevel(logging.WARNING)
+    quiet_libraries(getattr(logging, level.upper(), logging.INFO))
 
 
 def load_config_or_exit(path: str | None) -> Settings:

@@ -35,6 +35,12 @@ def _require_plan(store: Any, plan_id: int | None = None) -> dict[str, Any]:
     return dict(body)
 
 
+EMPTY_PLAN = (
+    "plan {plan_id} holds no assets: store some first with `cloudward scan` (or "
+    "`cloudward import FILE`), then run `cloudward plan` again"
+)
+
+
 @cli.group(invoke_without_command=True)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--database", help="Database URL (overrides the configuration).")
@@ -84,6 +90,9 @@ def plan(
         f"plan {plan_id} as of {result.today}: {s['assets']} assets, {s['groups']} move "
         f"groups, {s['waves']} waves, {s['hubs']} shared-infrastructure hubs"
     )
+    if not s["assets"]:
+        click.echo(EMPTY_PLAN.format(plan_id=plan_id))
+        return
     click.echo(
         "  support: " + ", ".join(f"{k} {v}" for k, v in sorted(s["support_status"].items()))
     )
@@ -214,6 +223,11 @@ def waves(
             )
         )
         return
+    if not body["assets"]:
+        click.echo(EMPTY_PLAN.format(plan_id=body["plan_id"]))
+        return
+    if not body["waves"]:
+        click.echo(f"plan {body['plan_id']} has no waves: every asset is retained or a hub")
     cur = body.get("currency", "GBP")
     for w in body["waves"]:
         wave = w["wave"]
@@ -271,6 +285,9 @@ def debt(
                 sort_keys=True,
             )
         )
+        return
+    if not ranked:
+        click.echo(EMPTY_PLAN.format(plan_id=body["plan_id"]))
         return
     for i, a in enumerate(ranked, 1):
         click.echo(

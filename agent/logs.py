@@ -7,6 +7,9 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+# The log channel the SSH collector gives paramiko's transport (collectors.ssh.client).
+SSH_TRANSPORT_LOG = "collectors.ssh.transport"
+
 _STD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
@@ -39,5 +42,16 @@ def configure_logging(level: str = "info", fmt: str = "text") -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    quiet_libraries(root.level)
+
+
+def quiet_libraries(level: int) -> None:
+    """Libraries log WARNING and above only; paramiko's transport thread shows at debug only."""
     for noisy in ("pysnmp", "asyncio", "apscheduler", "uvicorn", "paramiko", "httpx", "alembic"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, level))
+    # paramiko's transport thread logs every failed handshake (a port that is not SSH, a host
+    # that hangs up) with a traceback at ERROR. The same failure reaches the poll as a clear
+    # error and is recorded in its poll run, so those lines show only at debug level.
+    logging.getLogger(SSH_TRANSPORT_LOG).setLevel(
+        logging.DEBUG if level <= logging.DEBUG else logging.CRITICAL
+    )

@@ -1,0 +1,85 @@
+"""Log output as an operator sees it: failures are one clear line, not library tracebacks."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.logs import SSH_TRANSPORT_LOG, configure_logging
+from collectors.errors import CollectorError
+from collectors.ssh import collect_ssh
+from collectors.ssh.target import SshCredentials, SshTarget
+
+
+@pytest.fixture()
+def hangs_up() -> Iterator[int]:
+    """A TCP port that accepts and closes at once (not an SSH server)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    srv.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        yield srv.getsockname()[1]
+    finally:
+        stop.set()
+        t.join(2)
+        srv.close()
+
+
+@pytest.fixture()
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in handlers:
+            root.addHandler(h)
+        root.setLevel(level)
+        logging.getLogger(SSH_TRANSPORT_LOG).setLevel(logging.NOTSET)
+
+
+def test_failed_ssh_handshake_is_one_error_not_a_traceback(
+    hangs_up: int, tmp_path: Path, capsys: pytest.CaptureFixture[str], restore_logging: None
+) -> None:
+    configure_logging("info")
+    target = SshTarget(
+        "127.0.0.1",
+        port=hangs_up,
+        username="cloudward",
+        known_hosts=tmp_path / "known_hosts",
+        connect_timeout=2,
+    )
+    with pytest.raises(CollectorError) as err:
+        collect_ssh(target, SshCredentials(password="unused"))
+    assert f"127.0.0.1:{hangs_up}" in str(err.value)
+    logging.getLogger().handlers[0].flush()
+    out = capsys.readouterr().err
+    assert "Traceback" not in out and "SSHException" not in out, out
+    # At debug level paramiko's own account is still there for whoever needs it.
+    configure_logging("debug")
+    with pytest.raises(CollectorError):
+        collect_ssh(target, SshCredentials(password="unused"))
+    logging.getLogger().handlers[0].flush()
+    assert SSH_TRANSPORT_LOG in capsys.readouterr().err

@@ -323,9 +323,9 @@ def lifecycle() -> None:
 )
 @click.option(
     "--url",
-    default="https://endoflife.date/api/v1/products/",
+    default="https://endoflife.date/api/v1/products/{product}",
     show_default=True,
-    help="API base URL.",
+    help="API URL of a product ({product} is replaced; a URL without it gets /PRODUCT added).",
 )
 def lifecycle_sync(
     config_path: str | None,
@@ -345,13 +345,16 @@ def lifecycle_sync(
     except ConfigError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
+    if "{product}" not in url:
+        url = url.rstrip("/") + "/{product}"
     store = open_store(settings, database)
     try:
         report = sync(store, names, url=url, from_dir=Path(from_dir) if from_dir else None)
     finally:
         store.close()
     click.echo(
-        f"lifecycle sync: {len(report.fetched)} products cached "
+        f"lifecycle sync: {len(report.fetched)} product{'' if len(report.fetched) == 1 else 's'} "
+        "cached "
         f"({', '.join(report.fetched) or 'none'})"
     )
     if report.offline:

@@ -136,9 +136,10 @@ class Daemon:
             )
             return
         self.estate.snapshot = snap
-        if self.api_state is not None:
+        if self.api_state is not None and self.role != "collector":
             # A new plan's views are built here rather than by its first request (seconds
-            # for 100,000 assets); an unchanged plan costs one small query.
+            # for 100,000 assets); an unchanged plan costs one small query. Collectors leave
+            # it to a request: they serve the plan only on the side.
             from agent.api.routes import warm_plan_views
 
             with contextlib.suppress(StoreError, SQLAlchemyError):

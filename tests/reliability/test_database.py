@@ -340,8 +340,13 @@ def test_kill_9_mid_scan_leaves_a_consistent_store(
 
         # Kill while polls are being written: some stored, the stalled one still running.
         def mid_scan() -> bool:
+            # every agent stored once (some twice, with a 1 s interval), the stalled one running
             counts = finished_runs(url)
-            return counts.get("ok", 0) >= len(agents) + 1 and counts.get("running", 0) >= 1
+            return (
+                counts.get("ok", 0) >= len(agents) + 1
+                and counts.get("running", 0) >= 1
+                and len(asset_rows(url)) >= len(agents)
+            )
 
         wait_for(mid_scan, 90, "a scan in progress")
         cw.kill()

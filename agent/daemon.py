@@ -199,9 +199,11 @@ class Daemon:
 
             self.multi = MultiAgent(self, self.role)
             await self.multi.open()
-        if self.role != "planner":  # roles: a collector closes only its own runs
+        if self.role != "planner":  # a planner polls nothing, so it left nothing running
             abandoned = await asyncio.to_thread(
-                self.store.close_abandoned_polls, agent=self._own_runs
+                self.store.close_abandoned_polls,
+                agent=self.agent_name,
+                unlabelled=self.role == "all",
             )
             if abandoned:
                 log.warning("closed %d poll runs left running by an earlier stop", abandoned)
@@ -269,11 +271,6 @@ class Daemon:
         finally:
             await self.shutdown(server, server_task)
         return 0
-
-    @property
-    def _own_runs(self) -> str | None:
-        """Whose 'running' poll runs a start or stop may close: all (None) or this agent's."""
-        return None if self.role == "all" else self.agent_name
 
     def _count_targets(self, jobs: list[PollJob]) -> None:
         if self.multi is not None:  # roles: count only what this agent polls
@@ -352,7 +349,7 @@ class Daemon:
                 await asyncio.to_thread(
                     self.store.close_abandoned_polls,
                     "the agent stopped before the poll finished",
-                    agent=self._own_runs,
+                    agent=self.agent_name,
                 )
             self.store.close()
         log.info("stopped cleanly")

@@ -26,7 +26,7 @@ from sqlalchemy.exc import (
     OperationalError,
     SQLAlchemyError,
 )
-from sqlmodel import Session, SQLModel, col, create_engine, delete, select
+from sqlmodel import Session, SQLModel, col, create_engine, delete, or_, select
 
 from agent.errors import StoreError
 from agent.store import models as m
@@ -337,14 +337,17 @@ class Store:
         reason: str = "the agent stopped before the poll finished",
         *,
         agent: str | None = None,
+        unlabelled: bool = False,
     ) -> int:
         """Mark poll runs left 'running' by a killed agent; return how many.
 
-        ``agent``: only that agent's runs (several agents share a PostgreSQL store)."""
+        ``agent``: only that agent's runs (several agents, or a scan, share a store), and with
+        ``unlabelled`` also runs that name no agent (written before runs were labelled)."""
         with self.session() as s:
             q = select(m.PollRun).where(m.PollRun.status == "running")
             if agent is not None:
-                q = q.where(m.PollRun.agent == agent)
+                mine = m.PollRun.agent == agent
+                q = q.where(or_(mine, col(m.PollRun.agent).is_(None)) if unlabelled else mine)
             runs = s.exec(q).all()
             for run in runs:
                 run.status = "abandoned"

@@ -190,6 +190,17 @@ def test_abandoned_polls_are_closed(store) -> None:
     assert store.poll_runs()[0].status == "abandoned"
 
 
+def test_an_agent_closes_only_its_own_abandoned_polls(store) -> None:
+    mine = store.start_poll("snmp://192.0.2.51:161", "snmp", agent="host-a")
+    old = store.start_poll("snmp://192.0.2.52:161", "snmp")  # from before runs were labelled
+    scan = store.start_poll("snmp://192.0.2.53:161", "snmp", agent="scan@host-a")
+    other = store.start_poll("snmp://192.0.2.54:161", "snmp", agent="host-b")
+    assert store.close_abandoned_polls(agent="host-a") == 1
+    assert store.close_abandoned_polls(agent="host-a", unlabelled=True) == 1
+    status = {r.id: r.status for r in store.poll_runs()}
+    assert status == {mine: "abandoned", old: "abandoned", scan: "running", other: "running"}
+
+
 def test_huge_strings_are_clipped_not_fatal(store) -> None:
     f = switch_facts(
         sys_name="x" * 5000,

@@ -10,7 +10,7 @@ APT_PACKAGES := snmpd snmp openssh-server openssh-client prometheus iproute2 chr
 help:
 	@echo "make demo      set up and run cloudward on the built-in demo estate"
 	@echo "make test      set up (system packages, venv) and run the whole test suite"
-	@echo "make lint      ruff + mypy"
+	@echo "make lint      ruff (lint and format) + mypy"
 	@echo "make bench     benchmarks with ratios against baselines (BENCH_ARGS=--quick)"
 
 # System packages for real peers (snmpd, sshd, promtool, chromium) and wrk (the API benchmark's
@@ -48,6 +48,7 @@ test-quick: venv
 
 lint: venv
 	$(BIN)/ruff check agent collectors planner tests bench
+	$(BIN)/ruff format --check agent collectors planner tests bench
 	$(BIN)/mypy
 
 bench: venv

@@ -473,7 +473,6 @@ def main() -> None:
         sys.exit(130)
 
 
-
 # Sub-command modules register themselves on `cli` when imported.
 from agent import cli_plan, cli_report  # noqa: E402, F401
 

@@ -17,21 +17,43 @@ MGE = "1.3.6.1.4.1.705.1.1"
 PRT = "1.3.6.1.2.1.43"
 
 
-def _base(dev: Device, ctx: Context, rec: Recording, *, descr: str, enterprise: int,
-          ifname: str = "eth0", ifx: bool = True, engine: bool = True) -> int:
+def _base(
+    dev: Device,
+    ctx: Context,
+    rec: Recording,
+    *,
+    descr: str,
+    enterprise: int,
+    ifname: str = "eth0",
+    ifx: bool = True,
+    engine: bool = True,
+) -> int:
     """System group, one Ethernet port with the device's address; returns sysUpTime."""
     uptime = ctx.uptime_ticks(dev)
-    mib2.system(rec, descr=descr, object_id=str(dev.details["object_id"]), uptime=uptime,
-                contact=ctx.estate.contact, name=dev.sys_name or dev.name,
-                location=ctx.location(dev), services=72)
+    mib2.system(
+        rec,
+        descr=descr,
+        object_id=str(dev.details["object_id"]),
+        uptime=uptime,
+        contact=ctx.estate.contact,
+        name=dev.sys_name or dev.name,
+        location=ctx.location(dev),
+        services=72,
+    )
     mac = ctx.mac(dev, 0)
     if dev.kind == "axis" and dev.serial:  # an Axis serial number is its MAC address
         mac = bytes.fromhex(dev.serial)
     if engine:
         mib2.engine_id(rec, enterprise, mac)
     speed = int(dev.details.get("speed", 100_000_000))
-    mib2.interfaces(rec, [mib2.Iface(1, ifname, ifname, 6, 1500, speed, mac, traffic=0.01)],
-                    ctx.rng(dev, "if"), uptime, ifx=ifx, hc=False)
+    mib2.interfaces(
+        rec,
+        [mib2.Iface(1, ifname, ifname, 6, 1500, speed, mac, traffic=0.01)],
+        ctx.rng(dev, "if"),
+        uptime,
+        ifx=ifx,
+        hc=False,
+    )
     mib2.ip_addresses(rec, [(dev.addresses[0], 1)], uptime, modern=False)
     return uptime
 
@@ -44,10 +66,12 @@ def describe_apc(dev: Device, ctx: Context) -> str:
     d = dev.details
     aos, app = dev.firmware or "6.9.6", str(d.get("app", dev.firmware or "6.9.6"))
     flat = aos.replace(".", "")
-    return (f"APC Web/SNMP Management Card (MB:v4.1.0 PF:v{aos} PN:apc_hw05_aos_{flat}.bin "
-            f"AF1:v{app} AN1:apc_hw05_sumx_{app.replace('.', '')}.bin MN:{d.get('card', 'AP9631')}"
-            f" HR:05 SN: {d.get('card_serial', '')} MD:{_us_date(dev.manufactured)}) "
-            "(Embedded PowerNet SNMP Agent SW v2.2 compatible)")
+    return (
+        f"APC Web/SNMP Management Card (MB:v4.1.0 PF:v{aos} PN:apc_hw05_aos_{flat}.bin "
+        f"AF1:v{app} AN1:apc_hw05_sumx_{app.replace('.', '')}.bin MN:{d.get('card', 'AP9631')}"
+        f" HR:05 SN: {d.get('card_serial', '')} MD:{_us_date(dev.manufactured)}) "
+        "(Embedded PowerNet SNMP Agent SW v2.2 compatible)"
+    )
 
 
 def render_apc(dev: Device, ctx: Context) -> Recording:
@@ -116,8 +140,14 @@ def render_printer(dev: Device, ctx: Context) -> Recording:
     rec = Recording(dev.name)
     d = dev.details
     ricoh = dev.kind == "printer-ricoh"
-    uptime = _base(dev, ctx, rec, descr=describe_printer(dev, ctx),
-                   enterprise=367 if ricoh else 11, ifname="ncmac0" if ricoh else "NetDrvr")
+    uptime = _base(
+        dev,
+        ctx,
+        rec,
+        descr=describe_printer(dev, ctx),
+        enterprise=367 if ricoh else 11,
+        ifname="ncmac0" if ricoh else "NetDrvr",
+    )
     rng = ctx.rng(dev, "printer")
     rec.ticks("1.3.6.1.2.1.25.1.1.0", uptime)
     rec.integer("1.3.6.1.2.1.25.2.2.0", int(dev.memory_gb * 2**20) or 524288)
@@ -135,8 +165,9 @@ def render_printer(dev: Device, ctx: Context) -> Recording:
     rec.counter32(f"{PRT}.10.2.1.4.1.1", int(d.get("pages", rng.randrange(20_000, 900_000))))
     supplies = d.get("supplies", ["Black Cartridge"])
     for n, name in enumerate(supplies, start=1):
-        rec.integer(f"{PRT}.11.1.1.5.1.{n}", 3 if "Toner" in str(name) or "Cartridge" in str(
-            name) else 9)
+        rec.integer(
+            f"{PRT}.11.1.1.5.1.{n}", 3 if "Toner" in str(name) or "Cartridge" in str(name) else 9
+        )
         rec.string(f"{PRT}.11.1.1.6.1.{n}", str(name))
         rec.integer(f"{PRT}.11.1.1.7.1.{n}", 19)  # percent
         rec.integer(f"{PRT}.11.1.1.8.1.{n}", 100)
@@ -151,8 +182,10 @@ def render_printer(dev: Device, ctx: Context) -> Recording:
 
 def describe_axis(dev: Device, ctx: Context) -> str:
     d = dev.details
-    return (f"; {dev.model}; {d.get('product', 'Network Camera')}; {dev.version}; "
-            f"{d.get('built', 'Jun 14 2022 13:02')}; {d.get('hw_id', '1F6')}; 1;")
+    return (
+        f"; {dev.model}; {d.get('product', 'Network Camera')}; {dev.version}; "
+        f"{d.get('built', 'Jun 14 2022 13:02')}; {d.get('hw_id', '1F6')}; 1;"
+    )
 
 
 def render_axis(dev: Device, ctx: Context) -> Recording:

@@ -60,8 +60,12 @@ class Neighbour:
 class Context:
     """The estate plus the seeded helpers every renderer uses."""
 
-    def __init__(self, estate: Estate, salt: str = "",
-                 describer: Callable[[Device, Context], str] | None = None) -> None:
+    def __init__(
+        self,
+        estate: Estate,
+        salt: str = "",
+        describer: Callable[[Device, Context], str] | None = None,
+    ) -> None:
         self.estate = estate
         self.salt = salt
         self._by_name = {d.name: d for d in estate.devices}

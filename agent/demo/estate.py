@@ -129,20 +129,26 @@ def stale_recordings(directory: Path | None = None, estate: Estate | None = None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agent.demo.estate",
-                                     description="Render the demo estate into snmpsim recordings.")
+    parser = argparse.ArgumentParser(
+        prog="python -m agent.demo.estate",
+        description="Render the demo estate into snmpsim recordings.",
+    )
     parser.add_argument("--estate", type=Path, help="estate file (default: the shipped one)")
     parser.add_argument("--out", type=Path, help="recordings folder (default: the shipped one)")
-    parser.add_argument("--check", action="store_true",
-                        help="only check that the recordings match the estate")
+    parser.add_argument(
+        "--check", action="store_true", help="only check that the recordings match the estate"
+    )
     args = parser.parse_args(argv)
     try:
         estate = load_estate(args.estate)
         if args.check:
             stale = stale_recordings(args.out, estate)
             if stale:
-                print(f"{len(stale)} recording(s) differ from the estate: {', '.join(stale)}; "
-                      "run `python -m agent.demo.estate` to regenerate them", file=sys.stderr)
+                print(
+                    f"{len(stale)} recording(s) differ from the estate: {', '.join(stale)}; "
+                    "run `python -m agent.demo.estate` to regenerate them",
+                    file=sys.stderr,
+                )
                 return 1
             print(f"{len(render_estate(estate))} recordings match the estate")
             return 0

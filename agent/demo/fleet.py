@@ -25,8 +25,13 @@ FLEET_SPACE = ipaddress.IPv4Network("10.0.0.0/8")
 
 def _subnets(estate: Estate) -> list[ipaddress.IPv4Network]:
     """The /24s the estate's addresses fall in; each copy gets its own set of them."""
-    return sorted({ipaddress.IPv4Network(f"{ipaddress.IPv4Interface(a).ip}/24", strict=False)
-                   for d in estate.devices for a in d.addresses})
+    return sorted(
+        {
+            ipaddress.IPv4Network(f"{ipaddress.IPv4Interface(a).ip}/24", strict=False)
+            for d in estate.devices
+            for a in d.addresses
+        }
+    )
 
 
 def _vary_serial(serial: str | None, rng: random.Random) -> str | None:
@@ -47,8 +52,9 @@ def _vary_serial(serial: str | None, rng: random.Random) -> str | None:
     return serial[:head] + "".join(out)
 
 
-def _copy(estate: Estate, k: int, seed: int, subnets: list[ipaddress.IPv4Network]
-          ) -> tuple[list[Device], list[Link]]:
+def _copy(
+    estate: Estate, k: int, seed: int, subnets: list[ipaddress.IPv4Network]
+) -> tuple[list[Device], list[Link]]:
     per_copy = len(subnets)
     moved = {}
     for j, net in enumerate(subnets):
@@ -61,8 +67,9 @@ def _copy(estate: Estate, k: int, seed: int, subnets: list[ipaddress.IPv4Network
         iface = ipaddress.IPv4Interface(text)
         for old, new in moved.items():
             if iface.ip in old:
-                ip = ipaddress.IPv4Address(int(new.network_address) + int(iface.ip) -
-                                           int(old.network_address))
+                ip = ipaddress.IPv4Address(
+                    int(new.network_address) + int(iface.ip) - int(old.network_address)
+                )
                 return f"{ip}/{iface.network.prefixlen}"
         return text
 
@@ -73,13 +80,21 @@ def _copy(estate: Estate, k: int, seed: int, subnets: list[ipaddress.IPv4Network
     for dev in estate.devices:
         digest = hashlib.sha256(f"{seed}/{k}/{dev.name}".encode()).digest()
         rng = random.Random(int.from_bytes(digest[:8], "big"))
-        devices.append(replace(
-            dev, name=f"{dev.name}-{k:04d}", sys_name=name(dev.sys_name),
-            addresses=tuple(address(a) for a in dev.addresses),
-            serial=_vary_serial(dev.serial, rng), host=name(dev.host), manages=name(dev.manages),
-            controller=name(dev.controller),
-            connects=tuple(Connect(f"{c.peer}-{k:04d}", c.port, c.count, c.process)
-                           for c in dev.connects)))
+        devices.append(
+            replace(
+                dev,
+                name=f"{dev.name}-{k:04d}",
+                sys_name=name(dev.sys_name),
+                addresses=tuple(address(a) for a in dev.addresses),
+                serial=_vary_serial(dev.serial, rng),
+                host=name(dev.host),
+                manages=name(dev.manages),
+                controller=name(dev.controller),
+                connects=tuple(
+                    Connect(f"{c.peer}-{k:04d}", c.port, c.count, c.process) for c in dev.connects
+                ),
+            )
+        )
     links = [Link(f"{x.a}-{k:04d}", x.a_port, f"{x.b}-{k:04d}", x.b_port) for x in estate.links]
     return devices, links
 

@@ -28,9 +28,16 @@ def render_fortigate(dev: Device, ctx: Context) -> Recording:
     d = dev.details
     uptime = ctx.uptime_ticks(dev)
     serial = dev.serial or ""
-    mib2.system(rec, descr=str(d.get("description", "")), object_id=str(d["object_id"]),
-                uptime=uptime, contact=ctx.estate.contact, name=dev.name.upper(),
-                location=ctx.location(dev), services=78)
+    mib2.system(
+        rec,
+        descr=str(d.get("description", "")),
+        object_id=str(d["object_id"]),
+        uptime=uptime,
+        contact=ctx.estate.contact,
+        name=dev.name.upper(),
+        location=ctx.location(dev),
+        services=78,
+    )
     rec.octets("1.3.6.1.6.3.10.2.1.1.0", b"\x80\x00\x30\x44\x04" + serial.encode())
     rec.integer("1.3.6.1.6.3.10.2.1.2.0", 1)
     rec.integer("1.3.6.1.6.3.10.2.1.3.0", min(uptime // 100, 2**31 - 1))
@@ -43,19 +50,48 @@ def render_fortigate(dev: Device, ctx: Context) -> Recording:
     for n, (name, alias) in enumerate(ports):
         up = n < len(addrs) or name in links or name.startswith("ha")
         speed = 10**10 if name.startswith("x") or "VM" in str(dev.model) else 10**9
-        ifaces.append(mib2.Iface(n + 1, name, name, 6, 1500, speed, ctx.mac(dev, n), up=up,
-                                 alias=alias, traffic=6.0 if up else 0))
+        ifaces.append(
+            mib2.Iface(
+                n + 1,
+                name,
+                name,
+                6,
+                1500,
+                speed,
+                ctx.mac(dev, n),
+                up=up,
+                alias=alias,
+                traffic=6.0 if up else 0,
+            )
+        )
         if n < len(addrs):
             ip_rows.append((str(addrs[n]), n + 1))
-    ifaces.append(mib2.Iface(len(ports) + 1, "ssl.root", "ssl.root", 131, 1500, 0, b"",
-                             alias="SSL VPN interface"))
+    ifaces.append(
+        mib2.Iface(
+            len(ports) + 1, "ssl.root", "ssl.root", 131, 1500, 0, b"", alias="SSL VPN interface"
+        )
+    )
     mib2.interfaces(rec, ifaces, rng, uptime)
     mib2.ip_addresses(rec, ip_rows, uptime, forwarding=True, modern=False)
     code = str(d.get("model_code", "FGT"))
-    mib2.entity(rec, [mib2.Entity(1, f"Fortinet {code}, HW Serial#: {serial}", 3, code,
-                                  vendor_type="0.0", sw_rev=f"{dev.model} {firmware(dev)}",
-                                  serial=serial, mfg_name="Fortinet", model=code, fru=True,
-                                  mfg_date=b"")])
+    mib2.entity(
+        rec,
+        [
+            mib2.Entity(
+                1,
+                f"Fortinet {code}, HW Serial#: {serial}",
+                3,
+                code,
+                vendor_type="0.0",
+                sw_rev=f"{dev.model} {firmware(dev)}",
+                serial=serial,
+                mfg_name="Fortinet",
+                model=code,
+                fru=True,
+                mfg_date=b"",
+            )
+        ],
+    )
     rec.string(f"{FORTI}.100.1.1.1.0", serial)
     rec.string(f"{FORTI}.101.4.1.1.0", firmware(dev))
     rec.integer(f"{FORTI}.101.4.1.2.0", 1)
@@ -63,8 +99,9 @@ def render_fortigate(dev: Device, ctx: Context) -> Recording:
     rec.gauge32(f"{FORTI}.101.4.1.4.0", dev.memory_used)
     rec.gauge32(f"{FORTI}.101.4.1.5.0", int(dev.memory_gb * 2**20))
     disk = dev.disks[0] if dev.disks else None
-    rec.gauge32(f"{FORTI}.101.4.1.6.0", int(disk.size_gb * 1024 * disk.used_pct / 100)
-                if disk else 0)
+    rec.gauge32(
+        f"{FORTI}.101.4.1.6.0", int(disk.size_gb * 1024 * disk.used_pct / 100) if disk else 0
+    )
     rec.gauge32(f"{FORTI}.101.4.1.7.0", int(disk.size_gb * 1024) if disk else 0)
     rec.gauge32(f"{FORTI}.101.4.1.8.0", rng.randrange(900, 60_000))
     rec.integer(f"{FORTI}.101.13.1.1.0", HA_MODES[str(d.get("ha", "standalone"))])

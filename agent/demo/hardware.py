@@ -23,12 +23,21 @@ def _managed(dev: Device, ctx: Context) -> Device:
 
 def _mgmt_port(dev: Device, ctx: Context, rec: Recording, descr: str, enterprise: int) -> None:
     uptime = ctx.uptime_ticks(dev)
-    mib2.system(rec, descr=descr, object_id=str(dev.details["object_id"]), uptime=uptime,
-                contact=ctx.estate.contact, name=dev.sys_name or dev.name,
-                location=ctx.location(dev), services=72)
+    mib2.system(
+        rec,
+        descr=descr,
+        object_id=str(dev.details["object_id"]),
+        uptime=uptime,
+        contact=ctx.estate.contact,
+        name=dev.sys_name or dev.name,
+        location=ctx.location(dev),
+        services=72,
+    )
     mib2.engine_id(rec, enterprise, ctx.mac(dev, 0))
-    ifaces = [mib2.Iface(1, "lo", "lo", 24, 65536, 10_000_000, b""),
-              mib2.Iface(2, "eth0", "eth0", 6, 1500, 10**9, ctx.mac(dev, 0), traffic=0.02)]
+    ifaces = [
+        mib2.Iface(1, "lo", "lo", 24, 65536, 10_000_000, b""),
+        mib2.Iface(2, "eth0", "eth0", 6, 1500, 10**9, ctx.mac(dev, 0), traffic=0.02),
+    ]
     mib2.interfaces(rec, ifaces, ctx.rng(dev, "if"), uptime)
     mib2.ip_addresses(rec, [("127.0.0.1/8", 1), (dev.addresses[0], 2)], uptime)
 
@@ -45,8 +54,11 @@ def render_idrac(dev: Device, ctx: Context) -> Recording:
     tag = dev.serial or ""
     rec.string(f"{IDRAC}.1.1.1.0", f"Integrated Dell Remote Access Controller {generation}")
     rec.string(f"{IDRAC}.1.1.2.0", f"iDRAC{generation}")
-    rec.string(f"{IDRAC}.1.1.3.0", "This system component provides a complete set of remote "
-               "management functions for Dell PowerEdge Servers")
+    rec.string(
+        f"{IDRAC}.1.1.3.0",
+        "This system component provides a complete set of remote "
+        "management functions for Dell PowerEdge Servers",
+    )
     rec.string(f"{IDRAC}.1.1.4.0", "Dell")
     rec.string(f"{IDRAC}.1.1.5.0", dev.version or "")
     rec.string(f"{IDRAC}.1.1.6.0", f"https://{dev.address}:443")
@@ -98,18 +110,35 @@ def render_netapp(dev: Device, ctx: Context) -> Recording:
     d = dev.details
     uptime = ctx.uptime_ticks(dev)
     descr = describe_netapp(dev, ctx)
-    mib2.system(rec, descr=descr, object_id=str(d["object_id"]), uptime=uptime,
-                contact=ctx.estate.contact, name=dev.name, location=ctx.location(dev),
-                services=72)
+    mib2.system(
+        rec,
+        descr=descr,
+        object_id=str(d["object_id"]),
+        uptime=uptime,
+        contact=ctx.estate.contact,
+        name=dev.name,
+        location=ctx.location(dev),
+        services=72,
+    )
     mib2.engine_id(rec, 789, ctx.mac(dev, 0))
     names = [str(p) for p in d.get("ports", ["e0M", "e0a", "e0b", "e0c", "e0d"])]
     links = {n.local_port for n in ctx.neighbours(dev)}
-    ifaces = [mib2.Iface(n + 1, name, name, 6, 1500, 10**9 if name == "e0M" else 10**10,
-                         ctx.mac(dev, n), up=name in links or name == "e0M", traffic=8.0)
-              for n, name in enumerate(names)]
+    ifaces = [
+        mib2.Iface(
+            n + 1,
+            name,
+            name,
+            6,
+            1500,
+            10**9 if name == "e0M" else 10**10,
+            ctx.mac(dev, n),
+            up=name in links or name == "e0M",
+            traffic=8.0,
+        )
+        for n, name in enumerate(names)
+    ]
     mib2.interfaces(rec, ifaces, ctx.rng(dev, "if"), uptime)
-    mib2.ip_addresses(rec, [(a, 1 + n) for n, a in enumerate(dev.addresses)], uptime,
-                      modern=False)
+    mib2.ip_addresses(rec, [(a, 1 + n) for n, a in enumerate(dev.addresses)], uptime, modern=False)
     rec.string(f"{NETAPP}.1.1.0", "")
     rec.string(f"{NETAPP}.1.2.0", descr)
     rec.string(f"{NETAPP}.1.3.0", str(d.get("system_id", "")))

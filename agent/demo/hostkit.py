@@ -38,8 +38,14 @@ def cpu_signature(model: str | None) -> tuple[int, int]:
 class ProcessTable:
     """Processes with stable pids; asking for a name twice gives the same process."""
 
-    def __init__(self, rng: random.Random, *, first: int = 300, step: tuple[int, int] = (4, 90),
-                 multiple: int = 1):
+    def __init__(
+        self,
+        rng: random.Random,
+        *,
+        first: int = 300,
+        step: tuple[int, int] = (4, 90),
+        multiple: int = 1,
+    ):
         self._rng = rng
         self._next = first
         self._step = step
@@ -47,18 +53,34 @@ class ProcessTable:
         self._by_name: dict[str, Process] = {}
         self.rows: list[Process] = []
 
-    def add(self, name: str, path: str = "", params: str = "", *, pid: int | None = None,
-            kind: int = 4, cpu: int | None = None, mem_kb: int | None = None,
-            fresh: bool = False) -> Process:
+    def add(
+        self,
+        name: str,
+        path: str = "",
+        params: str = "",
+        *,
+        pid: int | None = None,
+        kind: int = 4,
+        cpu: int | None = None,
+        mem_kb: int | None = None,
+        fresh: bool = False,
+    ) -> Process:
         if name in self._by_name and not fresh:
             return self._by_name[name]
         if pid is None:
             self._next += self._rng.randrange(*self._step)
             self._next -= self._next % self._multiple
             pid = self._next
-        proc = Process(pid, name, path, params, kind, 2 if kind == 4 else 1,
-                       cpu if cpu is not None else self._rng.randrange(10, 900_000),
-                       mem_kb if mem_kb is not None else self._rng.randrange(900, 260_000))
+        proc = Process(
+            pid,
+            name,
+            path,
+            params,
+            kind,
+            2 if kind == 4 else 1,
+            cpu if cpu is not None else self._rng.randrange(10, 900_000),
+            mem_kb if mem_kb is not None else self._rng.randrange(900, 260_000),
+        )
         self._by_name.setdefault(name, proc)
         self.rows.append(proc)
         return proc
@@ -79,9 +101,14 @@ def parse_listen(text: str) -> tuple[str, int, str]:
 
 
 def tcp_rows(
-    ctx: Context, dev: Device, procs: ProcessTable, base: Sequence[str],
-    listen_defaults: Mapping[int, str], connect_defaults: Mapping[int, str],
-    path_of: Mapping[str, str] | None = None, forking: frozenset[str] = frozenset(),
+    ctx: Context,
+    dev: Device,
+    procs: ProcessTable,
+    base: Sequence[str],
+    listen_defaults: Mapping[int, str],
+    connect_defaults: Mapping[int, str],
+    path_of: Mapping[str, str] | None = None,
+    forking: frozenset[str] = frozenset(),
 ) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, str, int, int]]]:
     """Listeners and sessions with the pids of the processes that own them. A server in
     ``forking`` (postgres, sshd) hands each accepted connection to a child process."""
@@ -95,8 +122,10 @@ def tcp_rows(
     for listen in dev.listens:
         owner = listen.process or listen_defaults.get(listen.port)
         if owner is None:
-            raise RecordingError(f"device {dev.name}: say which process listens on "
-                                 f"{listen.port}: write {listen.port}@process in `listens`")
+            raise RecordingError(
+                f"device {dev.name}: say which process listens on "
+                f"{listen.port}: write {listen.port}@process in `listens`"
+            )
         name = owner
         pid = procs.add(name, paths.get(name, "")).pid
         listeners[(listen.address, listen.port)] = pid
@@ -114,15 +143,23 @@ def tcp_rows(
             if client is None:
                 raise RecordingError(
                     f"device {dev.name}: say which process connects to port {s.remote_port}: "
-                    f"write peer:{s.remote_port}@process in `connects`")
+                    f"write peer:{s.remote_port}@process in `connects`"
+                )
             name = client
             pid = procs.add(name, paths.get(name, "")).pid
         sessions.append((s.local, s.local_port, s.remote, s.remote_port, pid))
     return sorted((a, p, pid) for (a, p), pid in listeners.items()), sessions
 
 
-def installed_dates(ctx: Context, dev: Device, names: Sequence[str], base_count: int,
-                    *, hours: bool = False, os_prefixes: tuple[str, ...] = ()) -> list[Installed]:
+def installed_dates(
+    ctx: Context,
+    dev: Device,
+    names: Sequence[str],
+    base_count: int,
+    *,
+    hours: bool = False,
+    os_prefixes: tuple[str, ...] = (),
+) -> list[Installed]:
     """Install dates: the image's packages on the OS install day, later software after it.
     Packages named with one of ``os_prefixes`` are typed operatingSystem(2), as net-snmp does
     for rpm's "System Environment" group and dpkg's essential packages."""
@@ -132,8 +169,11 @@ def installed_dates(ctx: Context, dev: Device, names: Sequence[str], base_count:
     out = []
     for n, name in enumerate(names):
         day: date = start if n < base_count else start + timedelta(days=rng.randrange(0, span))
-        at = time(rng.randrange(8, 18), rng.randrange(0, 60), rng.randrange(0, 60)) if hours \
+        at = (
+            time(rng.randrange(8, 18), rng.randrange(0, 60), rng.randrange(0, 60))
+            if hours
             else time(0, 0)
+        )
         kind = 2 if os_prefixes and name.startswith(os_prefixes) else 4
         out.append(Installed(name, datetime.combine(day, at), kind))
     return out

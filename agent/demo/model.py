@@ -209,8 +209,9 @@ def _connect(text: Any, where: str, problems: list[str]) -> Connect | None:
 def _listen(text: Any, where: str, problems: list[str]) -> Listen | None:
     m = re.fullmatch(r"(?:(\d+\.\d+\.\d+\.\d+):)?(\d{1,5})(?:@(\S+))?", str(text))
     if not m or not 0 < int(m.group(2)) < 65536:
-        problems.append(f"{where}: listen {text!r} is not port, port@process or "
-                        "address:port@process")
+        problems.append(
+            f"{where}: listen {text!r} is not port, port@process or address:port@process"
+        )
         return None
     return Listen(int(m.group(2)), m.group(3), m.group(1) or ANY_ADDRESS)
 

@@ -14,8 +14,13 @@ from agent.demo import mib2
 from agent.demo.context import Context, Neighbour
 from agent.demo.model import Device
 
-LONG_NAMES = {"Fa": "FastEthernet", "Gi": "GigabitEthernet", "Te": "TenGigabitEthernet",
-              "Twe": "TwentyFiveGigE", "Fo": "FortyGigabitEthernet"}
+LONG_NAMES = {
+    "Fa": "FastEthernet",
+    "Gi": "GigabitEthernet",
+    "Te": "TenGigabitEthernet",
+    "Twe": "TwentyFiveGigE",
+    "Fo": "FortyGigabitEthernet",
+}
 BRIDGE, WLAN_AP, ROUTER, STATION = 1 << 2, 1 << 3, 1 << 4, 1 << 7
 
 
@@ -47,16 +52,33 @@ class Advert:
 
 def advert(remote: Device, port: str, ctx: Context) -> Advert:
     kind = remote.kind
-    base = Advert(lldp=False, cdp=False, sys_name=remote.name, device_id=remote.name,
-                  descr=ctx.describe(remote), chassis=ctx.mac(remote, 99), port_id=port,
-                  port_subtype=5, port_descr=port, caps=BRIDGE, cdp_caps=0x08,
-                  platform=remote.model or "", address=remote.address)
+    base = Advert(
+        lldp=False,
+        cdp=False,
+        sys_name=remote.name,
+        device_id=remote.name,
+        descr=ctx.describe(remote),
+        chassis=ctx.mac(remote, 99),
+        port_id=port,
+        port_subtype=5,
+        port_descr=port,
+        caps=BRIDGE,
+        cdp_caps=0x08,
+        platform=remote.model or "",
+        address=remote.address,
+    )
     if kind == "cisco":
         router = remote.device_class == "router"
-        return replace(base, lldp=remote.details.get("lldp", True) is not False, cdp=True,
-                       device_id=ctx.fqdn(remote), port_descr=long_name(port),
-                       caps=ROUTER if router else BRIDGE | ROUTER,
-                       cdp_caps=0x21 if router else 0x29, platform=f"cisco {remote.model}")
+        return replace(
+            base,
+            lldp=remote.details.get("lldp", True) is not False,
+            cdp=True,
+            device_id=ctx.fqdn(remote),
+            port_descr=long_name(port),
+            caps=ROUTER if router else BRIDGE | ROUTER,
+            cdp_caps=0x21 if router else 0x29,
+            platform=f"cisco {remote.model}",
+        )
     if kind == "aruba-cx":
         return replace(base, lldp=True, caps=BRIDGE | ROUTER)
     if kind == "esxi":
@@ -68,16 +90,18 @@ def advert(remote: Device, port: str, ctx: Context) -> Advert:
         return replace(base, lldp=True, sys_name=remote.name.upper(), caps=ROUTER)
     if kind == "netapp":
         node = f"{remote.name}-01"
-        return replace(base, lldp=True, cdp=True, sys_name=node, device_id=node, caps=STATION,
-                       cdp_caps=0x10)
+        return replace(
+            base, lldp=True, cdp=True, sys_name=node, device_id=node, caps=STATION, cdp_caps=0x10
+        )
     if kind in ("axis", "printer-hp"):
         mac = ctx.mac(remote, 0)
         return replace(base, lldp=True, chassis=mac, port_id=mac, port_subtype=3, caps=STATION)
     return base
 
 
-def tables(dev: Device, ctx: Context, port_index: dict[str, int]
-           ) -> tuple[list[mib2.LldpRemote], list[mib2.CdpEntry]]:
+def tables(
+    dev: Device, ctx: Context, port_index: dict[str, int]
+) -> tuple[list[mib2.LldpRemote], list[mib2.CdpEntry]]:
     """LLDP remote rows and CDP cache entries for the links of ``dev``."""
     lldp: list[mib2.LldpRemote] = []
     cdp: list[mib2.CdpEntry] = []
@@ -86,10 +110,31 @@ def tables(dev: Device, ctx: Context, port_index: dict[str, int]
         local = port_index[link.local_port.lower()]
         ad = advert(link.device, link.remote_port, ctx)
         if ad.lldp:
-            lldp.append(mib2.LldpRemote(local, n, ad.chassis, ad.port_id, ad.port_subtype,
-                                        ad.port_descr, ad.sys_name, ad.descr, ad.caps,
-                                        ad.address))
+            lldp.append(
+                mib2.LldpRemote(
+                    local,
+                    n,
+                    ad.chassis,
+                    ad.port_id,
+                    ad.port_subtype,
+                    ad.port_descr,
+                    ad.sys_name,
+                    ad.descr,
+                    ad.caps,
+                    ad.address,
+                )
+            )
         if ad.cdp:
-            cdp.append(mib2.CdpEntry(local, n, ad.address, ad.descr, ad.device_id,
-                                     long_name(link.remote_port), ad.platform, ad.cdp_caps))
+            cdp.append(
+                mib2.CdpEntry(
+                    local,
+                    n,
+                    ad.address,
+                    ad.descr,
+                    ad.device_id,
+                    long_name(link.remote_port),
+                    ad.platform,
+                    ad.cdp_caps,
+                )
+            )
     return lldp, cdp

@@ -22,21 +22,44 @@ def render_aruba_controller(dev: Device, ctx: Context) -> Recording:
     rng = ctx.rng(dev, "aruba")
     d = dev.details
     uptime = ctx.uptime_ticks(dev)
-    mib2.system(rec, descr=describe_aruba(dev, ctx), object_id=str(d["object_id"]),
-                uptime=uptime, contact=ctx.estate.contact, name=dev.name,
-                location=ctx.location(dev), services=72)
+    mib2.system(
+        rec,
+        descr=describe_aruba(dev, ctx),
+        object_id=str(d["object_id"]),
+        uptime=uptime,
+        contact=ctx.estate.contact,
+        name=dev.name,
+        location=ctx.location(dev),
+        services=72,
+    )
     base_mac = ctx.mac(dev, 0)
     mib2.engine_id(rec, 14823, base_mac)
     count = int(d.get("ports", 4))
     links = {n.local_port: n for n in ctx.neighbours(dev)}
-    ifaces = [mib2.Iface(n + 1, f"GE0/0/{n}", f"GE0/0/{n}", 6, 1500, 10**9, ctx.mac(dev, n + 1),
-                         up=f"GE0/0/{n}" in links, traffic=3.0) for n in range(count)]
+    ifaces = [
+        mib2.Iface(
+            n + 1,
+            f"GE0/0/{n}",
+            f"GE0/0/{n}",
+            6,
+            1500,
+            10**9,
+            ctx.mac(dev, n + 1),
+            up=f"GE0/0/{n}" in links,
+            traffic=3.0,
+        )
+        for n in range(count)
+    ]
     vlan = int(d.get("mgmt_vlan", 10))
-    ifaces.append(mib2.Iface(count + vlan, f"VLAN{vlan}", f"vlan{vlan}", 53, 1500, 10**9,
-                             base_mac))
+    ifaces.append(mib2.Iface(count + vlan, f"VLAN{vlan}", f"vlan{vlan}", 53, 1500, 10**9, base_mac))
     mib2.interfaces(rec, ifaces, rng, uptime)
-    mib2.ip_addresses(rec, [(str(a), count + vlan) for a in ctx.interfaces(dev)], uptime,
-                      modern=False, forwarding=True)
+    mib2.ip_addresses(
+        rec,
+        [(str(a), count + vlan) for a in ctx.interfaces(dev)],
+        uptime,
+        modern=False,
+        forwarding=True,
+    )
     rec.ip(f"{WLSX}.1.1.1.0", dev.address)
     rec.integer(f"{WLSX}.1.1.4.0", 1)  # master
     rec.string(f"{WLSX}.1.1.12.0", dev.serial or "")

@@ -87,8 +87,9 @@ def test_read_only_and_size_limits(client: Any) -> None:
     c, _ = client
     assert c.post("/api/v1/assets", json={"name": "x"}).status_code == 405
     assert c.delete("/api/v1/assets/1").status_code == 405
-    big = c.post("/api/v1/assets", content=b"x" * 200_000,
-                 headers={"content-type": "application/json"})
+    big = c.post(
+        "/api/v1/assets", content=b"x" * 200_000, headers={"content-type": "application/json"}
+    )
     assert big.status_code == 413
     r = c.get("/api/v1/assets", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in {k.lower() for k in r.headers}

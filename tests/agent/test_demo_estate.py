@@ -65,8 +65,9 @@ def test_committed_recordings_equal_a_fresh_render() -> None:
     assert stale == [], f"recordings differ from config/demo/estate.yaml: {stale}; {REGENERATE}"
 
 
-def test_check_command_reports_stale_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                           ) -> None:
+def test_check_command_reports_stale_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert demo.main(["--out", str(tmp_path)]) == 0
     assert demo.main(["--check", "--out", str(tmp_path)]) == 0
     victim = tmp_path / "th-dc01.snmprec"
@@ -129,13 +130,15 @@ def _same(expected: str | None, got: str | None, *, within: bool = False) -> boo
     if e == g:
         return True
     word = r"(?<![\w.]){}(?![\w.])"
-    return within and bool(re.search(word.format(re.escape(e)), g)
-                           or re.search(word.format(re.escape(g)), e))
+    return within and bool(
+        re.search(word.format(re.escape(e)), g) or re.search(word.format(re.escape(g)), e)
+    )
 
 
 @pytest.mark.parametrize("dev", RECORDED, ids=lambda d: d.name)
-def test_device_is_identified_as_intended(dev: Device, rules: IdentifyRules,
-                                          request: pytest.FixtureRequest) -> None:
+def test_device_is_identified_as_intended(
+    dev: Device, rules: IdentifyRules, request: pytest.FixtureRequest
+) -> None:
     if dev.name in KNOWN_GAPS:
         request.applymarker(pytest.mark.xfail(reason=KNOWN_GAPS[dev.name], strict=True))
     ident = facts_of(dev, rules).identity
@@ -185,13 +188,12 @@ def test_addresses_in_recordings_are_the_estates(all_facts: dict[str, Facts]) ->
         for conn in all_facts[dev.name].connections:
             if not ipaddress.ip_address(conn.remote_address).is_loopback:
                 assert conn.remote_address in owner or conn.remote_address == "10.20.10.57", (
-                    f"{dev.name} connects to {conn.remote_address}, which no device has")
+                    f"{dev.name} connects to {conn.remote_address}, which no device has"
+                )
 
 
-@pytest.mark.parametrize("dev", [d for d in RECORDED if d.kind in TCP_KINDS],
-                         ids=lambda d: d.name)
-def test_tcp_mib_gives_the_intended_dependencies(dev: Device, all_facts: dict[str, Facts]
-                                                 ) -> None:
+@pytest.mark.parametrize("dev", [d for d in RECORDED if d.kind in TCP_KINDS], ids=lambda d: d.name)
+def test_tcp_mib_gives_the_intended_dependencies(dev: Device, all_facts: dict[str, Facts]) -> None:
     facts = all_facts[dev.name]
     listening = {(x.port, x.process) for x in facts.listening}
     assert all(x.pid and x.process for x in facts.listening), "every listener has its process"
@@ -199,19 +201,27 @@ def test_tcp_mib_gives_the_intended_dependencies(dev: Device, all_facts: dict[st
         assert any(port == listen.port for port, _ in listening), f"not listening on {listen}"
         if listen.process:
             assert (listen.port, listen.process) in listening
-    outbound = Counter((c.remote_address, c.remote_port) for c in facts.connections
-                       if c.local_address == dev.address and c.remote_port < 32768)
+    outbound = Counter(
+        (c.remote_address, c.remote_port)
+        for c in facts.connections
+        if c.local_address == dev.address and c.remote_port < 32768
+    )
     intended: Counter[tuple[str, int]] = Counter()
     for conn in dev.connects:
         intended[(ESTATE.device(conn.peer).address, conn.port)] += conn.count
     assert outbound == intended
     for conn in dev.connects:
-        procs = {c.process for c in facts.connections
-                 if (c.remote_address, c.remote_port) == (ESTATE.device(conn.peer).address,
-                                                          conn.port)}
+        procs = {
+            c.process
+            for c in facts.connections
+            if (c.remote_address, c.remote_port) == (ESTATE.device(conn.peer).address, conn.port)
+        }
         assert None not in procs and (conn.process is None or procs == {conn.process})
-    inbound = Counter(c.local_port for c in facts.connections if c.local_port < 32768
-                      and c.local_address == dev.address and c.remote_port >= 32768)
+    inbound = Counter(
+        c.local_port
+        for c in facts.connections
+        if c.local_port < 32768 and c.local_address == dev.address and c.remote_port >= 32768
+    )
     expected_in: Counter[int] = Counter()
     for client in ESTATE.devices:
         for conn in client.connects:
@@ -230,12 +240,18 @@ def test_both_ends_of_a_connection_agree(all_facts: dict[str, Facts]) -> None:
             continue
         for c in all_facts[dev.name].connections:
             server = by_address.get(c.remote_address)
-            if c.remote_port >= 32768 or server is None or ESTATE.device(server).kind \
-                    not in TCP_KINDS:
+            if (
+                c.remote_port >= 32768
+                or server is None
+                or ESTATE.device(server).kind not in TCP_KINDS
+            ):
                 continue
-            mirror = [s for s in all_facts[server].connections
-                      if (s.local_port, s.remote_address, s.remote_port)
-                      == (c.remote_port, c.local_address, c.local_port)]
+            mirror = [
+                s
+                for s in all_facts[server].connections
+                if (s.local_port, s.remote_address, s.remote_port)
+                == (c.remote_port, c.local_address, c.local_port)
+            ]
             assert len(mirror) == 1, f"{dev.name} -> {server}:{c.remote_port}"
             checked += 1
     assert checked > 50
@@ -243,17 +259,21 @@ def test_both_ends_of_a_connection_agree(all_facts: dict[str, Facts]) -> None:
 
 def test_hubs_have_the_traffic_a_council_estate_has(all_facts: dict[str, Facts]) -> None:
     dc01 = ESTATE.device("th-dc01").address
-    to_dc = {d for d, f in all_facts.items() if any(c.remote_address == dc01 and c.remote_port
-                                                    in (88, 389) for c in f.connections)}
+    to_dc = {
+        d
+        for d, f in all_facts.items()
+        if any(c.remote_address == dc01 and c.remote_port in (88, 389) for c in f.connections)
+    }
     assert len(to_dc) >= 12
     backup = {c.remote_address for c in all_facts["th-backup01"].connections}
     assert len(backup) >= 6
-    polled = {c.remote_address for c in all_facts["th-mon01"].connections
-              if c.remote_port == 10050}
+    polled = {c.remote_address for c in all_facts["th-mon01"].connections if c.remote_port == 10050}
     assert len(polled) >= 12
     sql = ESTATE.device("th-sql01").address
-    assert any(c.remote_address == sql and c.remote_port == 1433
-               for c in all_facts["th-app-revs01"].connections)
+    assert any(
+        c.remote_address == sql and c.remote_port == 1433
+        for c in all_facts["th-app-revs01"].connections
+    )
     idle = all_facts["th-app02"]
     assert idle.utilisation and idle.utilisation.cpu_pct is not None
     assert idle.utilisation.cpu_pct < 2 and not idle.connections
@@ -263,8 +283,9 @@ def test_hubs_have_the_traffic_a_council_estate_has(all_facts: dict[str, Facts])
 
 
 def test_switches_see_their_neighbours(all_facts: dict[str, Facts]) -> None:
-    core = {(n.protocol, n.local_port, n.remote_sys_name) for n in all_facts["th-core-sw01"]
-            .neighbors}
+    core = {
+        (n.protocol, n.local_port, n.remote_sys_name) for n in all_facts["th-core-sw01"].neighbors
+    }
     assert ("cdp", "Gi1/0/10", "th-san01-01") in core
     assert ("lldp", "TenGigabitEthernet1/1/1", "th-dist-sw01") in core
     assert ("cdp", "Te1/1/3", "th-esx03.nmdc.local") in core
@@ -314,8 +335,9 @@ def test_a_broken_estate_names_every_problem() -> None:
     assert "site 'moon-base' is not in `sites`" in text
 
 
-def test_estate_cli_reports_a_broken_file(tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_estate_cli_reports_a_broken_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "estate.yaml"
     bad.write_text("devices: [{name: x}]\n")
     assert demo.main(["--estate", str(bad), "--out", str(tmp_path / "out")]) == 2
@@ -347,8 +369,10 @@ def raw_of(text: str) -> dict[str, RawValue]:
 
 def test_fleet_copies_have_their_own_addresses_and_serials(rules: IdentifyRules) -> None:
     fleet = render_fleet(2 * len(RECORDED), seed=3, estate=ESTATE)
-    facts = {name: parse(raw_of(text), target=name, address=None, rules=rules)
-             for name, text in fleet.items()}
+    facts = {
+        name: parse(raw_of(text), target=name, address=None, rules=rules)
+        for name, text in fleet.items()
+    }
     owner: dict[str, str] = {}
     for name, f in facts.items():
         for a in f.addresses:
@@ -377,11 +401,18 @@ def test_fleet_recordings_parse_like_the_estate(rules: IdentifyRules) -> None:
 
 
 def test_fleet_of_a_small_estate() -> None:
-    library = tuple(replace(d, connects=()) for d in ESTATE.devices
-                    if d.site == "library" and d.controller is None)
-    small = replace(ESTATE, devices=library,
-                    links=tuple(x for x in ESTATE.links if "lib-ap01" not in (x.a, x.b)
-                                and x.a.startswith("lib-")))
+    library = tuple(
+        replace(d, connects=())
+        for d in ESTATE.devices
+        if d.site == "library" and d.controller is None
+    )
+    small = replace(
+        ESTATE,
+        devices=library,
+        links=tuple(
+            x for x in ESTATE.links if "lib-ap01" not in (x.a, x.b) and x.a.startswith("lib-")
+        ),
+    )
     fleet = render_fleet(12, seed=1, estate=small)
     assert len(fleet) == 12 and "lib-rtr01-0002" in fleet and "lib-srv01-0002" not in fleet
 
@@ -402,8 +433,11 @@ def test_snmpsim_serves_the_demo_estate(rules: IdentifyRules) -> None:
     async def poll(community: str) -> Facts:
         client = SnmpClient()
         try:
-            target = SnmpTarget(SnmpEndpoint("127.0.0.1", peer.port),
-                                SnmpAuth(version="2c", community=community), name=community)
+            target = SnmpTarget(
+                SnmpEndpoint("127.0.0.1", peer.port),
+                SnmpAuth(version="2c", community=community),
+                name=community,
+            )
             return await collect_snmp(client, target, rules)
         finally:
             client.close()
@@ -415,13 +449,17 @@ def test_snmpsim_serves_the_demo_estate(rules: IdentifyRules) -> None:
         peer.stop()
     assert switch.sys_name == "th-core-sw01"
     assert (switch.identity.vendor, switch.identity.os_name, switch.identity.os_version) == (
-        "Cisco", "IOS-XE", "17.9.4a")
+        "Cisco",
+        "IOS-XE",
+        "17.9.4a",
+    )
     assert switch.identity.serial == "FOC2519L1AK"
     assert len(switch.interfaces) >= 52
     assert {n.remote_sys_name for n in switch.neighbors} >= {"th-dist-sw01", "TH-FW01"}
     assert server.identity.serial == "CZJ6210A7K"
     assert server.identity.model == "ProLiant DL380 Gen9"
     revs = ESTATE.device("th-app-revs01").address
-    assert sum(1 for c in server.connections if c.local_port == 1433
-               and c.remote_address == revs) == 8
+    assert (
+        sum(1 for c in server.connections if c.local_port == 1433 and c.remote_address == revs) == 8
+    )
     assert any(x.port == 1433 and x.process == "sqlservr.exe" for x in server.listening)

@@ -30,9 +30,13 @@ def test_first_released_schema_upgrades_keeping_data(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = Store.open(url, create=False)
     old.create_schema(FIRST_REVISION)
-    facts = Facts(target="snmp://192.0.2.1:161", protocol="snmp", address="192.0.2.1",
-                  sys_name="sw1", identity=Identity(vendor="Cisco", device_class="switch",
-                                                    serial="FOC12345678"))
+    facts = Facts(
+        target="snmp://192.0.2.1:161",
+        protocol="snmp",
+        address="192.0.2.1",
+        sys_name="sw1",
+        identity=Identity(vendor="Cisco", device_class="switch", serial="FOC12345678"),
+    )
     asset_id = old.save_facts(facts, now=datetime(2026, 1, 1, tzinfo=UTC))
     old.close()
     new = Store.open(url)  # upgrades to head

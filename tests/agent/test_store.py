@@ -252,13 +252,21 @@ def test_concurrent_saves_of_one_box_make_one_asset(store) -> None:
 
 
 def test_ephemeral_client_ports_do_not_grow_connection_rows(store) -> None:
-    base = Facts(target="ssh://192.0.2.30:22", protocol="ssh", address="192.0.2.30",
-                 sys_name="app01", listening=(Listening("tcp", "0.0.0.0", 443, "nginx"),))
+    base = Facts(
+        target="ssh://192.0.2.30:22",
+        protocol="ssh",
+        address="192.0.2.30",
+        sys_name="app01",
+        listening=(Listening("tcp", "0.0.0.0", 443, "nginx"),),
+    )
     for n, port in enumerate((40001, 40002, 40003)):
-        f = replace(base, connections=(
-            Connection("tcp", "192.0.2.30", port, "192.0.2.40", 5432, "java"),
-            Connection("tcp", "192.0.2.30", 443, "192.0.2.50", 50000 + n, "nginx"),
-        ))
+        f = replace(
+            base,
+            connections=(
+                Connection("tcp", "192.0.2.30", port, "192.0.2.40", 5432, "java"),
+                Connection("tcp", "192.0.2.30", 443, "192.0.2.50", 50000 + n, "nginx"),
+            ),
+        )
         a = store.save_facts(f, now=T0 + timedelta(minutes=n))
     rows = store.children(m.ConnectionRow, a)
     assert len(rows) == 2, "one row per dependency, whatever the client ports"

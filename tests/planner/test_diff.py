@@ -78,7 +78,8 @@ def test_stored_plans_diff_like_live_ones(settings: Settings, catalogue: Lifecyc
     )
     after = plan(Estate(changed, estate.dependencies), settings, TODAY, catalogue)
     live = diff_plans(before, after)
-    stored = diff_plan_dicts(json.loads(json.dumps(before.to_dict())),
-                             json.loads(json.dumps(after.to_dict())))
+    stored = diff_plan_dicts(
+        json.loads(json.dumps(before.to_dict())), json.loads(json.dumps(after.to_dict()))
+    )
     assert not live.empty
     assert stored.to_dict() == json.loads(json.dumps(live.to_dict()))

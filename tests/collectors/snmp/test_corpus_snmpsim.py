@@ -30,8 +30,11 @@ def poll_all(peer: Any, names: list[str], *, v3: bool = False) -> dict[str, Fact
         out: dict[str, Facts | Exception] = {}
 
         async def one(name: str) -> None:
-            auth = (SnmpAuth("3", user=V3_USER, auth_key=V3_AUTH, priv_key=V3_PRIV,
-                             context=name) if v3 else SnmpAuth("2c", community=name))
+            auth = (
+                SnmpAuth("3", user=V3_USER, auth_key=V3_AUTH, priv_key=V3_PRIV, context=name)
+                if v3
+                else SnmpAuth("2c", community=name)
+            )
             ep = SnmpEndpoint("127.0.0.1", peer.port, timeout=5, retries=2)
             async with sem:
                 try:
@@ -64,6 +67,7 @@ def test_corpus_through_snmpsim(snmpsim_corpus: Any, corpus_dir: Path) -> None:
         print(f"  {field:8} {hit:3}/{total:3} = {hit / total:6.1%}   (floor {FLOORS[field]:.0%})")
     for field, (hit, total) in scores.items():
         assert hit / total >= FLOORS[field], f"{field}: {hit}/{total}"
+
     # Interfaces and LLDP/CDP neighbours come through too where the recordings have them.
     def recorded(prefixes: tuple[str, ...]) -> set[str]:
         out = set()
@@ -77,8 +81,10 @@ def test_corpus_through_snmpsim(snmpsim_corpus: Any, corpus_dir: Path) -> None:
     want_nb = recorded(("1.0.8802.1.1.2.1.4.1.1.", "1.3.6.1.4.1.9.9.23.1.2.1.1."))
     got_if = {n for n, f in polled.items() if isinstance(f, Facts) and f.interfaces}
     got_nb = {n for n, f in polled.items() if isinstance(f, Facts) and f.neighbors}
-    print(f"  interfaces: {len(got_if)} of {len(want_if)} recordings that have them; "
-          f"LLDP/CDP neighbours: {len(got_nb)} of {len(want_nb)}")
+    print(
+        f"  interfaces: {len(got_if)} of {len(want_if)} recordings that have them; "
+        f"LLDP/CDP neighbours: {len(got_nb)} of {len(want_nb)}"
+    )
     assert want_if <= got_if, sorted(want_if - got_if)
     assert want_nb <= got_nb, sorted(want_nb - got_nb)
 

@@ -88,8 +88,10 @@ def test_probe_reports_what_the_machine_reports(lab: Lab) -> None:
     assert ours and ours[0].process == "sshd"  # root sees the owning process
     # Our own SSH session is an established connection into sshd, but it is the collector's,
     # not a dependency of the box: it is left out.
-    assert not any(c.local_port == lab.sshd.port and c.remote_address in ("127.0.0.1", "::1")
-                   for c in facts.connections)
+    assert not any(
+        c.local_port == lab.sshd.port and c.remote_address in ("127.0.0.1", "::1")
+        for c in facts.connections
+    )
     assert facts.utilisation is not None and facts.utilisation.load1 is not None
     assert facts.values_read > len(facts.software)
 

@@ -35,14 +35,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def setup_logging(level: str = "info") -> None:
     """Logging for the one-shot commands: the daemon's text format and quieting (handlers
     already in place, e.g. an embedding program's, are kept)."""
-    from agent.logs import quiet_libraries
+    from agent.logs import TEXT_FORMAT, quiet_libraries
 
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    quiet_libraries(getattr(logging, level.upper(), logging.INFO))
+    number = getattr(logging, level.upper(), logging.INFO)
+    logging.basicConfig(level=number, format=TEXT_FORMAT, stream=sys.stderr)
+    quiet_libraries(number)
 
 
 def load_config_or_exit(path: str | None) -> Settings:

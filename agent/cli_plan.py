@@ -345,8 +345,6 @@ def lifecycle_sync(
     except ConfigError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    if "{product}" not in url:
-        url = url.rstrip("/") + "/{product}"
     store = open_store(settings, database)
     try:
         report = sync(store, names, url=url, from_dir=Path(from_dir) if from_dir else None)

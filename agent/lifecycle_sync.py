@@ -62,7 +62,10 @@ def sync(
     url: str = API,
     from_dir: Path | None = None,
 ) -> SyncReport:
-    """Fetch each product (``url`` has a ``{product}`` placeholder) and cache it."""
+    """Fetch each product and cache it. ``url`` has a ``{product}`` placeholder; a URL without
+    one is a base URL, to which ``/PRODUCT`` is added."""
+    if "{product}" not in url:
+        url = url.rstrip("/") + "/{product}"
     report = SyncReport()
     for name in products:
         source = str(from_dir / f"{name}.json") if from_dir else url.format(product=name)

@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
 # The log channel the SSH collector gives paramiko's transport (collectors.ssh.client).
 SSH_TRANSPORT_LOG = "collectors.ssh.transport"
 
@@ -39,7 +41,7 @@ def configure_logging(level: str = "info", fmt: str = "text") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
     quiet_libraries(root.level)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -352,6 +352,13 @@ def _semantic_problems(data: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _target_sites(groups: dict[str, Group], targets: Iterable[TargetSpec]) -> tuple[set[str], str]:
+    """The sites the targets carry (their own or their group's), and them listed for a message."""
+    known = {t.site or (groups[t.group].site if t.group in groups else None) for t in targets}
+    sites = {s for s in known if s}
+    return sites, ", ".join(sorted(sites)) or "none"
+
+
 def _agent_problems(data: dict[str, Any]) -> list[str]:
     """An ``agent.sites`` entry that no target carries is a typo that would leave sites unpolled."""
     raw = data.get("agent")
@@ -359,8 +366,7 @@ def _agent_problems(data: dict[str, Any]) -> list[str]:
     _creds, groups, targets, _defaults = _valid_parts(data)
     if not isinstance(sites, list) or not targets:
         return []
-    known = {t.site or (groups[t.group].site if t.group in groups else None) for _, t in targets}
-    listed = ", ".join(sorted(s for s in known if s)) or "none"
+    known, listed = _target_sites(groups, (t for _, t in targets))
     return [
         f"agent.sites[{i}]: no target has site {site!r} (sites of the targets: {listed})"
         for i, site in enumerate(sites)
@@ -431,11 +437,7 @@ def with_agent(settings: Settings, name: str | None = None, sites: Sequence[str]
             [f"{flag.get(str(e['loc'][0]), _loc(e['loc']))}: {e['msg']}" for e in exc.errors()]
         ) from None
     if sites and settings.targets:
-        known = {
-            t.site or (settings.groups[t.group].site if t.group in settings.groups else None)
-            for t in settings.targets
-        }
-        listed = ", ".join(sorted(s for s in known if s)) or "none"
+        known, listed = _target_sites(settings.groups, settings.targets)
         unknown = [s for s in sites if s not in known]
         if unknown:
             raise ConfigError(

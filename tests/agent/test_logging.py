@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,32 +16,13 @@ from collectors.ssh.target import SshCredentials, SshTarget
 
 
 @pytest.fixture()
-def hangs_up() -> Iterator[int]:
-    """A TCP port that accepts and closes at once (not an SSH server)."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    srv.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conn.close()
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    try:
-        yield srv.getsockname()[1]
-    finally:
-        stop.set()
-        t.join(2)
-        srv.close()
+def not_ssh() -> Iterator[int]:
+    """A listening port that never speaks SSH: the kernel completes the TCP handshake and
+    nobody ever sends a banner."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
 
 
 @pytest.fixture()
@@ -61,19 +41,19 @@ def restore_logging() -> Iterator[None]:
 
 
 def test_failed_ssh_handshake_is_one_error_not_a_traceback(
-    hangs_up: int, tmp_path: Path, capsys: pytest.CaptureFixture[str], restore_logging: None
+    not_ssh: int, tmp_path: Path, capsys: pytest.CaptureFixture[str], restore_logging: None
 ) -> None:
     configure_logging("info")
     target = SshTarget(
         "127.0.0.1",
-        port=hangs_up,
+        port=not_ssh,
         username="cloudward",
         known_hosts=tmp_path / "known_hosts",
-        connect_timeout=2,
+        connect_timeout=1,
     )
     with pytest.raises(CollectorError) as err:
         collect_ssh(target, SshCredentials(password="unused"))
-    assert f"127.0.0.1:{hangs_up}" in str(err.value)
+    assert f"127.0.0.1:{not_ssh}" in str(err.value)
     logging.getLogger().handlers[0].flush()
     out = capsys.readouterr().err
     assert "Traceback" not in out and "SSHException" not in out, out

@@ -47,8 +47,8 @@ test-quick: venv
 	$(BIN)/python -m pytest -q -x -m "not slow" $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check agent collectors planner tests bench
-	$(BIN)/ruff format --check agent collectors planner tests bench
+	$(BIN)/ruff check agent collectors planner simulator tests bench
+	$(BIN)/ruff format --check agent collectors planner simulator tests bench
 	$(BIN)/mypy
 
 bench: venv

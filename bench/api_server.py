@@ -27,9 +27,9 @@ UVICORN_OPTIONS: dict[str, Any] = {  # as agent.api.server.serve_api configures 
 
 async def serve_ours(url: str, schema: str, port: int) -> None:
     from agent.api.server import serve_api
-    from agent.metrics import new_registry
-    from agent.settings import Settings
+    from agent.configuration.config_file import Settings
     from agent.store import Store
+    from agent.telemetry.metrics import new_registry
 
     extra = {"connect_args": {"options": f"-csearch_path={schema}"}} if schema else {}
     store = Store.open(url, **extra)

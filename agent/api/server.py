@@ -17,11 +17,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from agent import __version__
 from agent.api.routes import router
 from agent.api.security import GuardMiddleware, require_token_for
+from agent.configuration.secrets import resolve
 from agent.errors import AgentError
-from agent.secrets import resolve
 
 if TYPE_CHECKING:
-    from agent.daemon import Daemon
+    from agent.runtime.daemon import Daemon
 
 log = logging.getLogger(__name__)
 

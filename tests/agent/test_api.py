@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agent.api.server import create_app
-from agent.importer import import_estate
-from agent.metrics import new_registry
-from agent.planning import compute_plan, save_plan
-from agent.settings import Settings
+from agent.configuration.config_file import Settings
+from agent.inventory.estate_import import import_estate
+from agent.plans.bridge import compute_plan, save_plan
 from agent.store import Store
+from agent.telemetry.metrics import new_registry
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "estate" / "council.json"
 

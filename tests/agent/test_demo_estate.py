@@ -14,20 +14,20 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.demo import estate as demo
-from agent.demo.fleet import render_fleet
-from agent.demo.model import Device, parse_estate
 from agent.errors import ConfigError
 from collectors.facts import Facts
 from collectors.snmp.identify import IdentifyRules, load_rules
 from collectors.snmp.parse import parse
 from collectors.snmp.values import RawValue
+from simulator import estate as demo
+from simulator.fleet import render_fleet
+from simulator.model import Device, parse_estate
 from tests.snmprec import decode_value, load
 
 ESTATE = demo.load_estate()
 RECORDED = [d for d in ESTATE.devices if d.record]
 TCP_KINDS = {"windows", "linux", "synology"}
-REGENERATE = "run `python -m agent.demo.estate` to regenerate them"
+REGENERATE = "run `python -m simulator.estate` to regenerate them"
 
 # Devices whose realistic recording the shipped identification rules do not yet read fully:
 # device -> the fields that differ and why. Strict: when the rules learn it, drop the entry.
@@ -105,7 +105,7 @@ def test_every_recording_is_valid_snmprec(rendered: dict[str, str]) -> None:
 
 
 def test_a_value_out_of_range_is_refused() -> None:
-    from agent.demo.recording import Recording, RecordingError
+    from simulator.recording import Recording, RecordingError
 
     rec = Recording("x")
     with pytest.raises(RecordingError, match="out of range"):

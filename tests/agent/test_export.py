@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import cli
-from agent.export import COLUMNS, TABLES, csv_safe
+from agent.reports.exports import COLUMNS, TABLES, csv_safe
 from agent.store import Store
 from agent.store import models as m
 from tests.peers import need

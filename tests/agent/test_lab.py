@@ -27,10 +27,10 @@ import pytest
 import yaml
 from sqlmodel import select
 
-from agent.dependencies import rebuild_dependencies, service_names
-from agent.graph import build_graph, same_port
-from agent.probe import probe_snmp, probe_ssh
-from agent.settings import load_settings
+from agent.cli.probe_command import probe_snmp, probe_ssh
+from agent.configuration.config_file import load_settings
+from agent.inventory.asset_graph import build_graph, same_port
+from agent.inventory.dependencies import rebuild_dependencies, service_names
 from agent.store import Store
 from agent.store import models as m
 from collectors.facts import Facts

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from agent.cli import cli
-from agent.planning import load_lifecycle
+from agent.plans.bridge import load_lifecycle
 from agent.store import Store
 from agent.store import models as m
 from tests.conftest import LIFECYCLE

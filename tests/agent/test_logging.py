@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.logs import SSH_TRANSPORT_LOG, configure_logging
+from agent.telemetry.logs import SSH_TRANSPORT_LOG, configure_logging
 from collectors.errors import CollectorError
 from collectors.ssh import collect_ssh
 from collectors.ssh.target import SshCredentials, SshTarget

@@ -27,14 +27,14 @@ from click.testing import CliRunner
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 
-from agent import leases, roles
 from agent.cli import cli
-from agent.collector import LeaseCollector, LeaseMetrics
+from agent.configuration.config_file import parse_settings, with_agent
 from agent.errors import ConfigError
-from agent.settings import parse_settings, with_agent
+from agent.inventory.targets import PollJob
+from agent.runtime import leases, roles
+from agent.runtime.lease_loop import LeaseCollector, LeaseMetrics
 from agent.store import Store
 from agent.store import models as m
-from agent.targets import PollJob
 from collectors.facts import Facts, Identity
 from tests.peers import free_port, need, tcp_open, wait_for
 
@@ -437,7 +437,7 @@ SITES = {
 
 
 def _devices() -> list[Any]:
-    from agent.demo.estate import load_estate
+    from simulator.estate import load_estate
 
     recorded = [d for d in load_estate().devices if d.record]
     th = [d for d in recorded if d.site == "town-hall"][:8]
@@ -475,8 +475,8 @@ def _metric(body: str, name: str) -> float:
 def test_three_collectors_and_a_planner_survive_a_killed_collector(
     pg_schema_url: str, tmp_path: Path
 ) -> None:
-    from agent.demo.estate import recordings_dir
-    from agent.demo.runner import free_udp_ports, start_snmpsim, wait_snmpsim
+    from simulator.estate import recordings_dir
+    from simulator.runner import free_udp_ports, start_snmpsim, wait_snmpsim
     from tests.snmpsim import responder_binary
 
     need(responder_binary() is not None, "snmpsim is not installed (pip install snmpsim)")

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from markupsafe import escape
 
 from agent.cli import cli
-from agent.planning import compute_plan, plan_body, save_plan
-from agent.report import build_report, render_report
+from agent.plans.bridge import compute_plan, plan_body, save_plan
+from agent.reports.board_report import build_report, render_report
 from agent.store import Store
 from agent.store import models as m
 from tests.peers import need, need_binary

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.configuration.config_file import SecretRef
+from agent.configuration.secrets import resolve
 from agent.errors import SecretError
-from agent.secrets import resolve
-from agent.settings import SecretRef
 
 
 def test_env_secret(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from agent.configuration.config_file import load_settings, parse_settings
 from agent.errors import ConfigError
-from agent.settings import load_settings, parse_settings
-from agent.targets import expand_targets
+from agent.inventory.targets import expand_targets
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config" / "cloudward.example.yaml"

@@ -1,8 +1,8 @@
 """A real cloudward metrics registry filled so that every family has samples, and the series
 (names and label names) its exposition really contains.
 
-The registry is :func:`agent.metrics.new_registry`, the one the daemon serves on ``/metrics``;
-the estate snapshot has assets at several sites, in every support status and every
+The registry is :func:`agent.telemetry.metrics.new_registry`, the one the daemon serves on
+``/metrics``; the estate snapshot has assets at several sites, in every support status and every
 end-of-support range, scored debt, waves and a plan; the live metrics have polls that
 succeeded, failed and went stale. Names are read back from ``generate_latest``, never listed
 by hand, so a metric added to or removed from the agent is seen here.
@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent.collector import LeaseMetrics
-from agent.metrics import (
+from agent.runtime.lease_loop import LeaseMetrics
+from agent.runtime.roles import overdue_gauge
+from agent.telemetry.metrics import (
     DAY,
     AssetPoint,
     CollectorMetrics,
@@ -25,7 +26,6 @@ from agent.metrics import (
     WavePoint,
     new_registry,
 )
-from agent.roles import overdue_gauge
 
 STALE_TARGET = "snmp://10.30.1.20:161"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from agent.settings import SnmpV3Cred, SshCred, load_settings
-from agent.targets import expand_targets
+from agent.configuration.config_file import SnmpV3Cred, SshCred, load_settings
+from agent.inventory.targets import expand_targets
 from tests.deploy.conftest import DEPLOY, REPO
 
 MULTI_SITE = DEPLOY / "examples" / "multi-site.yaml"

@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from agent.scan import JobResult, Poller
-from agent.settings import Settings, parse_settings
+from agent.configuration.config_file import Settings, parse_settings
+from agent.inventory.polling import JobResult, Poller
+from agent.inventory.targets import PollJob, expand_targets
 from agent.store import Store
 from agent.store import models as m
-from agent.targets import PollJob, expand_targets
 from collectors.snmp.identify import IdentifyRules
 
 

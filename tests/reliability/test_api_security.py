@@ -23,11 +23,11 @@ from hypothesis.errors import Unsatisfiable
 
 from agent.api import security
 from agent.api.server import create_app
-from agent.importer import import_estate
-from agent.metrics import new_registry
-from agent.planning import compute_plan, save_plan
-from agent.settings import Settings
+from agent.configuration.config_file import Settings
+from agent.inventory.estate_import import import_estate
+from agent.plans.bridge import compute_plan, save_plan
 from agent.store import Store
+from agent.telemetry.metrics import new_registry
 from tests.reliability.untrusted import routes_of
 
 ESTATE = Path(__file__).resolve().parents[1] / "data" / "estate" / "council.json"

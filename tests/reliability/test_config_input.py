@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.configuration.config_file import MAX_CONFIG_BYTES, load_settings
 from agent.errors import ConfigError
-from agent.settings import MAX_CONFIG_BYTES, load_settings
 
 CRED = "credentials: {c: {type: snmp-community, community: 'env:CW_X'}}\n"
 BOMB = "".join(

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.pending import PendingQueue
+from agent.inventory.pending_writes import PendingQueue
 from collectors.errors import CollectorError
 from collectors.facts import Facts
 from collectors.snmp import oids

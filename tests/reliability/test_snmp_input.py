@@ -16,11 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agent.api.server import create_app
-from agent.metrics import new_registry
-from agent.scan import JobResult
-from agent.settings import Settings
+from agent.configuration.config_file import Settings
+from agent.inventory.polling import JobResult
 from agent.store import Store
 from agent.store import models as m
+from agent.telemetry.metrics import new_registry
 from collectors.errors import CollectorError, ProtocolError, ValueCapExceeded
 from collectors.facts import Facts
 from collectors.snmp.client import SnmpAuth, SnmpClient, SnmpEndpoint

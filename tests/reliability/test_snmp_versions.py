@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from agent.planning import compute_plan, save_plan
+from agent.plans.bridge import compute_plan, save_plan
 from agent.store import Store
 from agent.store import models as m
 from collectors.snmp.identify import load_rules

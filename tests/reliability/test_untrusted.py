@@ -20,9 +20,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agent.api.server import create_app
-from agent.metrics import new_registry
-from agent.settings import Settings
+from agent.configuration.config_file import Settings
 from agent.store import Store
+from agent.telemetry.metrics import new_registry
 from collectors.ssh.commands import load_allow_list
 from tests.peers import free_port, need_binary
 from tests.reliability.daemon import write_config

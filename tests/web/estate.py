@@ -20,8 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from agent.importer import import_estate
-from agent.planning import compute_plan, save_plan
+from agent.inventory.estate_import import import_estate
+from agent.plans.bridge import compute_plan, save_plan
 from agent.store import Store
 from collectors.facts import Facts, Identity, Neighbor, Software
 
@@ -120,8 +120,8 @@ def scanned_estate(workdir: Path) -> ScannedEstate:
     """Scan the demo recordings plus the hostile one over snmpsim and plan (once a session)."""
     if "estate" in _BUILT:
         return _BUILT["estate"]
-    from agent.demo.estate import load_estate, recordings_dir
-    from agent.demo.runner import free_udp_ports, start_snmpsim, wait_snmpsim
+    from simulator.estate import load_estate, recordings_dir
+    from simulator.runner import free_udp_ports, start_snmpsim, wait_snmpsim
     from tests.peers import stop
 
     data = workdir / "recordings"

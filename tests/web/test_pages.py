@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from agent.api.server import create_app
-from agent.metrics import new_registry
-from agent.settings import Settings
+from agent.configuration.config_file import Settings
 from agent.store import Store
 from agent.store import models as m
+from agent.telemetry.metrics import new_registry
 from tests.web.estate import XSS_DESCR, council_store
 
 PAGES = ("/", "/debt", "/waves")

@@ -1,0 +1,87 @@
+"""The ``cloudward`` command group and what every command shares.
+
+Exit codes: 0 success; 1 the operation failed (a target did not answer, ...); 2 bad usage or
+bad configuration. Errors go to stderr; ``--json`` output goes to stdout only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from agent import __version__
+from agent.configuration.config_file import Settings, load_settings
+from agent.errors import ConfigError
+
+log = logging.getLogger("cloudward")
+
+DEFAULT_CONFIG = "cloudward.yaml"
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"cloudward: error: {message}", err=True)
+    sys.exit(code)
+
+
+def setup_logging(level: str = "info") -> None:
+    """Logging for the one-shot commands: the daemon's text format and quieting (handlers
+    already in place, e.g. an embedding program's, are kept)."""
+    from agent.telemetry.logs import TEXT_FORMAT, quiet_libraries
+
+    number = getattr(logging, level.upper(), logging.INFO)
+    logging.basicConfig(level=number, format=TEXT_FORMAT, stream=sys.stderr)
+    quiet_libraries(number)
+
+
+def load_config_or_exit(path: str | None) -> Settings:
+    if path is None:
+        if Path(DEFAULT_CONFIG).exists():
+            path = DEFAULT_CONFIG
+        else:
+            return Settings()
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="cloudward")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default=None,
+    help="Log verbosity (default: from the config, else info).",
+)
+@click.pass_context
+def cli(ctx: click.Context, log_level: str | None) -> None:
+    """Inventory an on-premise estate over SNMP and SSH, rank technical debt and plan
+    cloud migration waves."""
+    ctx.ensure_object(dict)
+    ctx.obj["log_level"] = log_level
+    setup_logging(log_level or "warning")
+
+
+# --- probe -------------------------------------------------------------------------------
+
+_URL = re.compile(
+    r"^(?P<scheme>snmp|ssh)://(?:(?P<user>[^@/]+)@)?"
+    r"(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-]+)(?::(?P<port>\d{1,5}))?/?$"
+)
+
+
+def open_store(settings: Settings, database: str | None = None) -> Any:
+    from agent.errors import StoreError
+    from agent.store import Store
+
+    try:
+        return Store.open(database or os.environ.get("CLOUDWARD_DATABASE") or settings.database)
+    except StoreError as exc:
+        fail(str(exc), 1)

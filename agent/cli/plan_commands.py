@@ -1,0 +1,407 @@
+"""Planning commands: plan, plan list, plan diff, waves, debt, lifecycle sync, import."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from agent.cli.base import cli, fail, load_config_or_exit, open_store
+
+
+def _today(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--today"
+        ) from None
+
+
+def _require_plan(store: Any, plan_id: int | None = None) -> dict[str, Any]:
+    from agent.plans.bridge import plan_body
+
+    body = plan_body(store, plan_id)
+    if body is None:
+        if plan_id is not None:
+            fail(f"no plan {plan_id} in the store (see `cloudward plan list`)", 1)
+        fail("no plan in the store yet: run `cloudward plan` first", 1)
+    return dict(body)
+
+
+EMPTY_PLAN = (
+    "plan {plan_id} holds no assets: store some first with `cloudward scan` (or "
+    "`cloudward import FILE`), then run `cloudward plan` again"
+)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--database", help="Database URL (overrides the configuration).")
+@click.option("--today", help="Plan as of this date (YYYY-MM-DD; default: today).")
+@click.option(
+    "--settings",
+    "overrides",
+    type=click.Path(dir_okay=False, exists=True),
+    help="YAML with planner settings to merge over the shipped defaults.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole plan as JSON.")
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    config_path: str | None,
+    database: str | None,
+    today: str | None,
+    overrides: str | None,
+    as_json: bool,
+) -> None:
+    """Compute a migration plan from the store and keep it (see also: plan diff, plan list)."""
+    ctx.ensure_object(dict)
+    ctx.obj.update(config_path=config_path, database=database)
+    if ctx.invoked_subcommand is not None:
+        return
+    from agent.errors import ConfigError
+    from agent.plans.bridge import compute_plan, save_plan
+
+    settings = load_config_or_exit(config_path)
+    store = open_store(settings, database)
+    try:
+        try:
+            result = compute_plan(store, _today(today), Path(overrides) if overrides else None)
+        except ConfigError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
+        plan_id = save_plan(store, result)
+    finally:
+        store.close()
+    if as_json:
+        body = result.to_dict()
+        body["plan_id"] = plan_id
+        click.echo(json.dumps(body, indent=2, sort_keys=True))
+        return
+    s = result.summary()
+    click.echo(
+        f"plan {plan_id} as of {result.today}: {s['assets']} assets, {s['groups']} move "
+        f"groups, {s['waves']} waves, {s['hubs']} shared-infrastructure hubs"
+    )
+    if not s["assets"]:
+        click.echo(EMPTY_PLAN.format(plan_id=plan_id))
+        return
+    click.echo(
+        "  support: " + ", ".join(f"{k} {v}" for k, v in sorted(s["support_status"].items()))
+    )
+    click.echo("  strategy: " + ", ".join(f"{k} {v}" for k, v in sorted(s["strategies"].items())))
+    click.echo(f"  debt total {s['debt_total']}, retired by the waves {s['debt_retired']}")
+    click.echo("see `cloudward waves` and `cloudward debt`")
+
+
+@plan.command("list")
+@click.pass_context
+def plan_list(ctx: click.Context) -> None:
+    """List stored plans, newest first."""
+    from sqlmodel import col, select
+
+    from agent.store import models as m
+
+    settings = load_config_or_exit(ctx.obj.get("config_path"))
+    store = open_store(settings, ctx.obj.get("database"))
+    try:
+        with store.session() as s:
+            rows = s.exec(select(m.PlanRow).order_by(col(m.PlanRow.id).desc()).limit(50)).all()
+    finally:
+        store.close()
+    if not rows:
+        click.echo("no plans yet: run `cloudward plan`")
+    for r in rows:
+        click.echo(
+            f"{r.id:5d}  {r.created_at:%Y-%m-%d %H:%M}  as of {r.as_of}  "
+            f"{r.assets} assets  {r.waves} waves  {r.digest[:12]}"
+        )
+
+
+@plan.command("diff")
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def plan_diff(ctx: click.Context, a: int, b: int, as_json: bool) -> None:
+    """What changed between stored plans A and B (assets that moved wave, strategy, status)."""
+    from planner import diff_plan_dicts
+
+    settings = load_config_or_exit(ctx.obj.get("config_path"))
+    store = open_store(settings, ctx.obj.get("database"))
+    try:
+        first, second = _require_plan(store, a), _require_plan(store, b)
+    finally:
+        store.close()
+    diff = diff_plan_dicts(first, second).to_dict()
+    if as_json:
+        click.echo(json.dumps(diff, indent=2, sort_keys=True))
+    else:
+        click.echo(diff_text(diff, first, second))
+
+
+def diff_text(diff: dict[str, Any], first: dict[str, Any], second: dict[str, Any]) -> str:
+    names = {a["asset_id"]: a["name"] for a in (*first["assets"], *second["assets"])}
+    lines = [
+        f"plan {first['plan_id']} ({first['today']}) -> plan {second['plan_id']} "
+        f"({second['today']}): {len(first['assets'])} -> {len(second['assets'])} assets, "
+        f"{diff['waves_before']} -> {diff['waves_after']} waves"
+    ]
+    if not any(
+        diff[k]
+        for k in (
+            "added",
+            "removed",
+            "changes",
+            "groups_added",
+            "groups_removed",
+            "groups_renamed",
+            "waves",
+        )
+    ):
+        lines.append("  no differences")
+        return "\n".join(lines)
+    for key in ("added", "removed"):
+        if diff[key]:
+            shown = ", ".join(names.get(x, x) for x in diff[key][:20])
+            lines.append(f"  {key}: {len(diff[key])} assets ({shown})")
+    counts = {k: v for k, v in diff["counts"].items() if k not in ("added", "removed") and v}
+    if counts:
+        lines.append("  changed: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for c in diff["changes"][:50]:
+        lines.append(
+            f"    {names.get(c['asset_id'], c['asset_id'])}: {c['field']} "
+            f"{c['before']} -> {c['after']}"
+        )
+    if len(diff["changes"]) > 50:
+        lines.append(f"    ... and {len(diff['changes']) - 50} more (use --json)")
+    for old, new in diff["groups_renamed"]:
+        lines.append(f"  group {old} is now {new}")
+    for key in ("groups_added", "groups_removed"):
+        if diff[key]:
+            lines.append(f"  {key.replace('_', ' ')}: {', '.join(diff[key][:20])}")
+    for w in diff["waves"]:
+        lines.append(f"  wave {w['number']}: {w['field']} {w['before']} -> {w['after']}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--database", help="Database URL (overrides the configuration).")
+@click.option("--plan", "plan_id", type=int, help="A stored plan id (default: the newest).")
+@click.option("--json", "as_json", is_flag=True)
+def waves(
+    config_path: str | None, database: str | None, plan_id: int | None, as_json: bool
+) -> None:
+    """Show the planned waves: dates, groups, assets, debt retired, cost and carbon."""
+    settings = load_config_or_exit(config_path)
+    store = open_store(settings, database)
+    try:
+        body = _require_plan(store, plan_id)
+    finally:
+        store.close()
+    names = {a["asset_id"]: a["name"] for a in body["assets"]}
+    groups = {g["id"]: g for g in body["groups"]}
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "plan_id": body["plan_id"],
+                    "today": body["today"],
+                    "waves": body["waves"],
+                    "groups": body["groups"],
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
+        return
+    if not body["assets"]:
+        click.echo(EMPTY_PLAN.format(plan_id=body["plan_id"]))
+        return
+    if not body["waves"]:
+        click.echo(f"plan {body['plan_id']} has no waves: every asset is retained or a hub")
+    cur = body.get("currency", "GBP")
+    for w in body["waves"]:
+        wave = w["wave"]
+        click.echo(
+            f"Wave {wave['number']} ({wave['kind']}): {wave['start']} to {wave['end']}, "
+            f"{len(wave['assets'])} assets in {len(wave['groups'])} groups; debt retired "
+            f"{w['debt_retired']}; run cost {cur} {w['cost_delta']:+,.0f}/yr; "
+            f"{w['kgco2e_delta']:+,.0f} kgCO2e/yr"
+        )
+        for reason in wave.get("reasons", [])[:3]:
+            click.echo(f"    why: {reason}")
+        for gid in wave["groups"]:
+            g = groups.get(gid, {})
+            members = ", ".join(names.get(x, x) for x in g.get("assets", []))
+            click.echo(f"  - {gid} [{g.get('strategy', '')}] {members}")
+            if g.get("reason"):
+                click.echo(f"      {g['reason']}")
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--database", help="Database URL (overrides the configuration).")
+@click.option("--plan", "plan_id", type=int, help="A stored plan id (default: the newest).")
+@click.option("--top", type=int, default=25, show_default=True, help="How many to show.")
+@click.option("--json", "as_json", is_flag=True)
+def debt(
+    config_path: str | None, database: str | None, plan_id: int | None, top: int, as_json: bool
+) -> None:
+    """Rank assets by technical debt, with every factor explained."""
+    settings = load_config_or_exit(config_path)
+    store = open_store(settings, database)
+    try:
+        body = _require_plan(store, plan_id)
+    finally:
+        store.close()
+    ranked = sorted(
+        (a for a in body["assets"] if not str(a["asset_id"]).startswith("ext:")),
+        key=lambda a: (-a["debt"]["score"], a["asset_id"]),
+    )[:top]
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "asset_id": a["asset_id"],
+                        "name": a["name"],
+                        "score": a["debt"]["score"],
+                        "factors": a["debt"]["factors"],
+                        "support": a["support"]["status"],
+                        "strategy": a["strategy"]["strategy"],
+                    }
+                    for a in ranked
+                ],
+                indent=2,
+                sort_keys=True,
+            )
+        )
+        return
+    if not ranked:
+        click.echo(EMPTY_PLAN.format(plan_id=body["plan_id"]))
+        return
+    for i, a in enumerate(ranked, 1):
+        click.echo(
+            f"{i:3d}. {a['name']:<28} {a['debt']['score']:5.1f}  "
+            f"support={a['support']['status']}  strategy={a['strategy']['strategy']}"
+        )
+        for f in a["debt"]["factors"]:
+            if f["points"]:
+                click.echo(
+                    f"       {f['points']:5.1f}  {f['name']} (weight {f['weight']}, "
+                    f"value {f['value']}): {f['evidence']}"
+                )
+
+
+@cli.group()
+def lifecycle() -> None:
+    """Lifecycle facts (end of support dates) from endoflife.date."""
+
+
+@lifecycle.command("sync")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--database", help="Database URL (overrides the configuration).")
+@click.option(
+    "--product",
+    "products",
+    multiple=True,
+    help="Fetch only this product (repeatable; default: every product the matching rules use).",
+)
+@click.option(
+    "--from-dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Read saved API responses (PRODUCT.json) from this folder instead of the network.",
+)
+@click.option(
+    "--url",
+    default="https://endoflife.date/api/v1/products/{product}",
+    show_default=True,
+    help="API URL of a product ({product} is replaced; a URL without it gets /PRODUCT added).",
+)
+def lifecycle_sync(
+    config_path: str | None,
+    database: str | None,
+    products: tuple[str, ...],
+    from_dir: str | None,
+    url: str,
+) -> None:
+    """Fetch end-of-support data and cache it in the store (works offline with --from-dir)."""
+    from agent.errors import ConfigError
+    from agent.plans.bridge import load_planner_settings
+    from agent.plans.lifecycle_sync import sync, wanted_products
+
+    settings = load_config_or_exit(config_path)
+    try:
+        names = list(products) or wanted_products(load_planner_settings())
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    store = open_store(settings, database)
+    try:
+        report = sync(store, names, url=url, from_dir=Path(from_dir) if from_dir else None)
+    finally:
+        store.close()
+    click.echo(
+        f"lifecycle sync: {len(report.fetched)} product{'' if len(report.fetched) == 1 else 's'} "
+        "cached "
+        f"({', '.join(report.fetched) or 'none'})"
+    )
+    if report.offline:
+        click.echo(
+            "the network is not reachable: planning goes on with the built-in catalogue "
+            "and what was cached before; use --from-dir with saved API responses",
+            err=True,
+        )
+    for name, why in sorted(report.failed.items()):
+        click.echo(f"  not updated: {name}: {why}", err=True)
+    if not report.fetched and report.failed:
+        sys.exit(1)
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default=None,
+    help="File format (default: from the file name).",
+)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--database", help="Database URL (overrides the configuration).")
+def import_command(
+    file: str, fmt: str | None, config_path: str | None, database: str | None
+) -> None:
+    """Import assets or dependencies from CSV or JSON (format: config/import-format.md)."""
+    import planner
+    from agent.inventory.estate_import import import_estate, read_import
+
+    settings = load_config_or_exit(config_path)
+    try:
+        text, fmt = read_import(Path(file), fmt)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        fail(str(exc), 2)
+    store = open_store(settings, database)
+    try:
+        report = import_estate(store, text, fmt, Path(file).name)
+    except planner.ImportFormatError as exc:
+        fail(f"{file}: {exc}", 2)
+    finally:
+        store.close()
+    click.echo(
+        f"imported {report.assets} assets and {report.dependencies} dependencies from {file}"
+    )
+    if report.external_peers:
+        click.echo(
+            f"  {len(report.external_peers)} dependency ends are not in the store and "
+            f"are kept as external peers: {', '.join(report.external_peers[:10])}"
+        )

@@ -1,0 +1,1 @@
+"""Inventory: targets, polling, pending writes, dependencies, the asset graph, imports."""

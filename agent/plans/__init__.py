@@ -1,0 +1,1 @@
+"""From the store to the pure planner and back; lifecycle data sync."""

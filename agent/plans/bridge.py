@@ -1,0 +1,452 @@
+"""From the store to the pure planner and back: build the Estate, load settings and lifecycle
+facts, run :func:`planner.plan`, store the Plan (summary, per-asset rows, waves, full JSON)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import text as sql
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col, delete, select
+
+import planner
+from agent.errors import ConfigError
+from agent.store import Store, utcnow
+from agent.store import models as m
+from collectors.datadir import data_path
+
+log = logging.getLogger(__name__)
+
+VIRTUAL_HINTS = (
+    "vmware",
+    "qemu",
+    "kvm",
+    "virtual machine",
+    "hyper-v",
+    "virtualbox",
+    "xen",
+    "bochs",
+    "openstack",
+    "ovirt",
+)
+ENV_TAGS = {
+    "prod": "prod",
+    "production": "prod",
+    "dev": "dev",
+    "development": "dev",
+    "test": "test",
+    "uat": "test",
+    "staging": "staging",
+    "dr": "dr",
+}
+DEFAULT_COMMUNITIES = frozenset({"public", "private", "community", "snmp", "admin"})
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: not found (is the config/ folder installed?)"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
+
+
+def load_planner_settings(overrides: Path | None = None) -> planner.Settings:
+    """The shipped YAML under config/, with a user's overrides deep-merged on top."""
+    data: dict[str, Any] = {}
+    for section, parts in planner.SETTINGS_FILES.items():
+        path = data_path(*parts)
+        if section == "hardware" and not path.exists():
+            continue
+        data[section] = read_yaml(path)
+    if overrides is not None:
+        extra = read_yaml(overrides) or {}
+        if not isinstance(extra, dict):
+            raise ConfigError([f"{overrides}: expected a mapping of planner sections"])
+        data = planner.merge(data, extra)
+    try:
+        return planner.Settings.from_mapping(data, source="planner settings")
+    except planner.SettingsError as exc:
+        raise ConfigError([str(exc)]) from None
+
+
+def load_lifecycle(store: Store | None = None) -> planner.Lifecycle:
+    """The built-in catalogue, overlaid with products synced from endoflife.date (if any)."""
+    base = planner.catalogue_from_mapping(read_yaml(data_path(*planner.CATALOGUE_FILE)))
+    if store is None:
+        return base
+    with store.session() as s:
+        rows = s.exec(select(m.LifecycleProduct).order_by(col(m.LifecycleProduct.name))).all()
+    synced = []
+    for row in rows:
+        try:
+            synced.append(planner.parse_product(json.loads(row.body), source=row.source))
+        except (ValueError, planner.LifecycleDataError) as exc:
+            log.warning(
+                "cached lifecycle data for %s is unusable (%s); using the catalogue", row.name, exc
+            )
+    return base.merged(synced)
+
+
+def _day(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def estate_from_store(store: Store) -> planner.Estate:
+    """Every stored asset and dependency as the planner's frozen input."""
+    with store.session() as s:
+        assets = s.exec(select(m.Asset).order_by(col(m.Asset.id))).all()
+        addresses: dict[int, list[str]] = {}
+        for aid, addr in s.exec(select(m.AddressRow.asset_id, m.AddressRow.address)).all():
+            addresses.setdefault(aid, []).append(addr)
+        software: dict[int, set[tuple[str, str | None]]] = {}
+        for aid, name, version in s.exec(
+            select(m.SoftwareRow.asset_id, m.SoftwareRow.name, m.SoftwareRow.version)
+        ).all():
+            software.setdefault(aid, set()).add((name, version))
+        listening: dict[int, set[tuple[int, str, str | None]]] = {}
+        for aid, port, proto, proc in s.exec(
+            select(
+                m.ListeningRow.asset_id,
+                m.ListeningRow.port,
+                m.ListeningRow.proto,
+                m.ListeningRow.process,
+            )
+        ).all():
+            listening.setdefault(aid, set()).add((port, proto, proc))
+        deps = s.exec(select(m.DependencyRow).order_by(col(m.DependencyRow.id))).all()
+    from agent.inventory.dependencies import service_names
+
+    names = service_names()
+    hosts = {a.name.lower(): str(a.id) for a in assets}
+    inputs = []
+    for a in assets:
+        assert a.id is not None
+        tags = tuple(a.tags)
+        env = next((ENV_TAGS[t.lower()] for t in tags if t.lower() in ENV_TAGS), "unknown")
+        app = next((t.split(":", 1)[1] for t in tags if t.lower().startswith("app:")), None)
+        crit = next(
+            (t.split(":", 1)[1].lower() for t in tags if t.lower().startswith("criticality:")), None
+        )
+        hint = f"{a.vendor} {a.model or ''}".lower()
+        virtual = True if any(h in hint for h in VIRTUAL_HINTS) else None
+        exposures = []
+        ports = {p for p, proto, _ in listening.get(a.id, set()) if proto == "tcp"}
+        if 23 in ports:
+            exposures.append(planner.Exposure("telnet", "TCP port 23 is listening"))
+        for e in a.exposures:
+            if e.get("kind") in planner.model.EXPOSURE_KINDS:
+                exposures.append(planner.Exposure(str(e["kind"]), str(e.get("detail") or "")))
+        hints = _planning_hints(a.planning, hosts)
+        inputs.append(
+            planner.AssetInput(
+                **{
+                    **dict(
+                        id=str(a.id),
+                        name=a.name,
+                        addresses=tuple(sorted(addresses.get(a.id, []))),
+                        site=a.site,
+                        environment=env,
+                        device_class=a.device_class
+                        if a.device_class in planner.model.DEVICE_CLASSES
+                        else "unknown",
+                        vendor=None if a.vendor == "unknown" else a.vendor,
+                        model=a.model,
+                        serial=a.serial,
+                        os_name=a.os_name,
+                        os_version=a.os_version,
+                        firmware=a.firmware,
+                        software=tuple(
+                            sorted(software.get(a.id, set()), key=lambda x: (x[0], x[1] or ""))
+                        ),
+                        cpu_count=a.cpu_count,
+                        memory_bytes=a.memory_bytes,
+                        disk_bytes=a.disk_bytes,
+                        cpu_util_pct=a.cpu_pct,
+                        memory_util_pct=a.mem_pct,
+                        listening=tuple(
+                            planner.Listener(p, proto, names.get(p), proc)
+                            for p, proto, proc in sorted(
+                                listening.get(a.id, set()), key=lambda x: (x[0], x[1], x[2] or "")
+                            )
+                        ),
+                        exposures=tuple(exposures),
+                        first_seen=_day(a.first_seen),
+                        manufactured=_day(a.manufacture_date),
+                        bios_date=_day(a.bios_date),
+                        application=app,
+                        tags=tags,
+                        criticality=crit,
+                        virtual=virtual,
+                    ),
+                    **hints,
+                }
+            )
+        )
+    known = {i.id for i in inputs}
+    externals: dict[str, planner.AssetInput] = {}
+    dependencies = []
+    for d in deps:
+        src = str(d.src_asset_id) if d.src_asset_id is not None else d.src_key
+        dst = str(d.dst_asset_id) if d.dst_asset_id is not None else d.dst_key
+        ends: tuple[tuple[str, str | None], ...] = ((src, d.src_address), (dst, d.dst_address))
+        for node, peer_addr in ends:
+            if node not in known and node not in externals:
+                externals[node] = planner.AssetInput(
+                    id=node,
+                    name=peer_addr or node,
+                    external=True,
+                    addresses=(peer_addr,) if peer_addr else (),
+                )
+        dependencies.append(
+            planner.Dependency(
+                src=src,
+                dst=dst,
+                port=d.port,
+                service=d.service,
+                process=d.process,
+                count=max(1, d.count),
+                first_seen=_day(d.first_seen),
+                last_seen=_day(d.last_seen),
+            )
+        )
+    all_assets = tuple(inputs) + tuple(externals[k] for k in sorted(externals))
+    return planner.Estate(assets=all_assets, dependencies=tuple(dependencies))
+
+
+_HINT_TYPES: dict[str, type] = {
+    "environment": str,
+    "application": str,
+    "criticality": str,
+    "idle_days": int,
+    "hub": bool,
+    "redundant": bool,
+    "external": bool,
+    "power_watts": float,
+    "support_cost": float,
+    "virtual": bool,
+    "architecture": str,
+    "host": str,
+}
+
+
+def _planning_hints(hints: Mapping[str, object], hosts: Mapping[str, str]) -> dict[str, Any]:
+    """Hints stored with an asset (from an import) that override what was derived."""
+    out: dict[str, Any] = {}
+    for key, kind in _HINT_TYPES.items():
+        value = hints.get(key)
+        if value is None:
+            continue
+        if kind is float and isinstance(value, int | float):
+            out[key] = float(value)
+        elif isinstance(value, kind):
+            out[key] = value
+    if "host" in out:
+        out["host"] = hosts.get(str(out["host"]).lower(), str(out["host"]))
+    if out.get("environment") not in (None, *planner.model.ENVIRONMENTS):
+        out.pop("environment")
+    return out
+
+
+def compute_plan(store: Store, today: date, overrides: Path | None = None) -> planner.Plan:
+    from agent.inventory.dependencies import rebuild_dependencies
+
+    rebuild_dependencies(store)
+    estate = estate_from_store(store)
+    return planner.plan(estate, load_planner_settings(overrides), today, load_lifecycle(store))
+
+
+def save_plan(store: Store, result: planner.Plan) -> int:
+    """Store the plan: summary, per-asset results, waves and the full JSON. Returns its id."""
+    body = result.to_dict()
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    summary = result.summary()
+    with store.session() as s:
+        row = m.PlanRow(
+            created_at=utcnow(),
+            as_of=result.today.isoformat(),
+            assets=summary["assets"],
+            waves=summary["waves"],
+            digest=digest,
+            summary=summary,
+            body=text,
+        )
+        s.add(row)
+        s.flush()
+        assert row.id is not None
+        plan_id = row.id
+        for a in result.assets:
+            if not a.asset_id.isdigit():
+                continue  # external peers are planned around, not stored as assets
+            detail = _asset_detail(a)
+            s.add(
+                m.AssetPlan(
+                    plan_id=plan_id,
+                    asset_id=int(a.asset_id),
+                    support_status=a.support.status,
+                    days_to_eos=a.support.days_remaining,
+                    debt=a.debt.score,
+                    strategy=a.strategy.strategy,
+                    wave=a.wave,
+                    move_group=a.group,
+                    detail=detail,
+                )
+            )
+        groups = {g.id: g for g in result.groups.groups}
+        names = {a.asset_id: a.name for a in result.assets}
+        for w in result.waves:
+            wave = w.wave
+            s.add(
+                m.WaveRow(
+                    plan_id=plan_id,
+                    number=wave.number,
+                    name=f"Wave {wave.number} ({wave.kind})",
+                    start=wave.start.isoformat(),
+                    end=wave.end.isoformat(),
+                    assets=len(wave.assets),
+                    groups=len(wave.groups),
+                    debt_retired=w.debt_retired,
+                    detail={
+                        "kind": wave.kind,
+                        "reasons": list(wave.reasons),
+                        "risk": wave.risk,
+                        "effort_days": wave.effort_days,
+                        "cost_delta": w.cost_delta,
+                        "onprem_annual": w.onprem_annual,
+                        "cloud_annual": w.cloud_annual,
+                        "kwh_delta": w.kwh_delta,
+                        "kgco2e_delta": w.kgco2e_delta,
+                        "groups": [
+                            {
+                                "name": gid,
+                                "reason": groups[gid].reason if gid in groups else "",
+                                "strategy": groups[gid].strategy if gid in groups else "",
+                                "assets": [
+                                    names.get(x, x)
+                                    for x in (groups[gid].assets if gid in groups else ())
+                                ],
+                            }
+                            for gid in wave.groups
+                        ],
+                    },
+                )
+            )
+        s.commit()
+    _refresh_statistics(store)
+    return plan_id
+
+
+def _refresh_statistics(store: Store) -> None:
+    """Tell PostgreSQL's planner about the rows a plan's views read.
+
+    Until the tables are analysed, the new plan's id is not in the statistics and PostgreSQL
+    expects about one row for it: the API's joins of 100,000 plan rows with their assets then
+    run as nested loops for tens of seconds. Autovacuum analyses late, or never where it is
+    turned off. SQLite keeps no statistics unless asked and plans these by their indexes."""
+    if store.engine.dialect.name != "postgresql":
+        return
+    try:
+        with store.engine.connect() as conn:
+            conn.execute(sql("ANALYZE cw_asset_plan, cw_asset"))
+            conn.commit()
+    except SQLAlchemyError as exc:  # the plan is stored; only the API may be slower for a while
+        log.warning("could not analyse the plan tables: %s", str(exc).splitlines()[0])
+
+
+def _asset_detail(a: planner.AssetPlan) -> dict[str, Any]:
+    return {
+        "factors": [
+            {
+                "name": f.name,
+                "weight": f.weight,
+                "value": round(f.value, 3),
+                "points": round(f.points, 1),
+                "evidence": f.evidence,
+            }
+            for f in a.debt.factors
+        ],
+        "dependants": a.debt.dependants,
+        "support": [
+            {
+                "component": c.component,
+                "subject": c.subject,
+                "status": c.status,
+                "product": c.product,
+                "cycle": c.cycle,
+                "security_until": c.security_until.isoformat() if c.security_until else None,
+                "extended_until": c.extended_until.isoformat() if c.extended_until else None,
+                "days_remaining": c.days_remaining,
+                "evidence": c.evidence,
+            }
+            for c in a.support.components
+        ],
+        "strategy_rule": a.strategy.rule,
+        "strategy_reasons": list(a.strategy.reasons),
+        "hub": a.hub,
+        "debt_retired": a.debt_retired,
+    }
+
+
+def prune_plans(store: Store, keep: int = 20) -> int:
+    """Keep the newest ``keep`` plans (older per-asset rows go with them)."""
+    with store.session() as s:
+        ids = list(s.exec(select(m.PlanRow.id).order_by(col(m.PlanRow.id).desc())).all())
+        old = [i for i in ids[keep:] if i is not None]
+        if not old:
+            return 0
+        s.exec(delete(m.AssetPlan).where(col(m.AssetPlan.plan_id).in_(old)))
+        s.exec(delete(m.WaveRow).where(col(m.WaveRow.plan_id).in_(old)))
+        s.exec(delete(m.PlanRow).where(col(m.PlanRow.id).in_(old)))
+        s.commit()
+        return len(old)
+
+
+def plan_stamp(store: Store, plan_id: int | None = None) -> tuple[int, str, str] | None:
+    """(id, digest, created_at) of a stored plan (the newest when None), without its body.
+
+    A stored plan never changes, so anything derived from its body can be kept under this."""
+    with store.session() as s:
+        q = select(m.PlanRow.id, m.PlanRow.digest, m.PlanRow.created_at)
+        q = (
+            q.where(m.PlanRow.id == plan_id)
+            if plan_id is not None
+            else q.order_by(col(m.PlanRow.id).desc())
+        )
+        row = s.exec(q.limit(1)).first()
+        if row is None or row[0] is None:
+            return None
+        return int(row[0]), row[1], row[2].isoformat()
+
+
+def plan_body(store: Store, plan_id: int | None = None) -> Mapping[str, Any] | None:
+    with store.session() as s:
+        q = select(m.PlanRow)
+        q = (
+            q.where(m.PlanRow.id == plan_id)
+            if plan_id is not None
+            else q.order_by(col(m.PlanRow.id).desc())
+        )
+        row = s.exec(q.limit(1)).first()
+        if row is None:
+            return None
+        body: dict[str, Any] = json.loads(row.body)
+        body["plan_id"] = row.id
+        body["created_at"] = row.created_at.isoformat()
+        return body

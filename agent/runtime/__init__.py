@@ -1,0 +1,1 @@
+"""The running daemon: roles, scheduling of polls and periodic jobs, leases."""

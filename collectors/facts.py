@@ -184,6 +184,12 @@ class Facts:
     def device_class(self) -> str:
         return self.identity.device_class
 
+    @property
+    def disk_bytes(self) -> int | None:
+        """Total size of the fixed disks seen; None when no disk size was seen."""
+        disks = [s.size_bytes for s in self.storage if s.kind in ("fixed", "disk") and s.size_bytes]
+        return sum(disks) if disks else None
+
     def to_dict(self) -> dict[str, Any]:
         """The probe's JSON shape: identity fields flattened to the top level."""
         data = asdict(self)
@@ -195,6 +201,64 @@ class Facts:
         out.update(data)
         out["evidence"] = evidence
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class AssetField:
+    """A value of Facts that describes the box as a whole. The agent keeps each one as the field
+    of the same name on the box's stored asset.
+
+    ``source`` is where Facts holds it: an attribute (``kernel``), an attribute of its identity
+    (``identity.vendor``) or of its utilisation (``utilisation.cpu_pct``). A change of a
+    ``tracked`` field is news worth keeping as the asset's history; readings that move from poll
+    to poll (uptime, utilisation) and text restating the others (sysDescr) are not tracked.
+    """
+
+    name: str
+    source: str
+    tracked: bool = True
+
+    def read(self, facts: Facts) -> Any:
+        """Its value in ``facts``; None when the record holding it (utilisation) is absent."""
+        value: Any = facts
+        for attr in self.source.split("."):
+            if value is None:
+                return None
+            value = getattr(value, attr)
+        return value
+
+
+# Every asset field that Facts provides, declared once: the store copies these (in this order)
+# onto the asset, and tests/agent/test_asset_fields.py checks the Asset model, the migrated
+# schema and the asset listings against them. A new box-level value of Facts goes here, as a
+# column of Asset (agent/store/models.py) and in a new migration.
+ASSET_FIELDS: tuple[AssetField, ...] = (
+    AssetField("sys_name", "sys_name"),
+    AssetField("device_class", "identity.device_class"),
+    AssetField("vendor", "identity.vendor"),
+    AssetField("model", "identity.model"),
+    AssetField("os_name", "identity.os_name"),
+    AssetField("os_version", "identity.os_version"),
+    AssetField("serial", "identity.serial"),
+    AssetField("firmware", "identity.firmware"),
+    AssetField("kernel", "kernel"),
+    AssetField("sys_object_id", "sys_object_id"),
+    AssetField("sys_location", "sys_location"),
+    AssetField("sys_contact", "sys_contact"),
+    AssetField("engine_id", "engine_id"),
+    AssetField("chassis_id", "chassis_id"),
+    AssetField("cpu_count", "cpu_count"),
+    AssetField("cpu_model", "cpu_model"),
+    AssetField("memory_bytes", "memory_bytes"),
+    AssetField("bios_date", "bios_date"),
+    AssetField("manufacture_date", "manufacture_date"),
+    AssetField("uptime_s", "uptime_s", tracked=False),
+    AssetField("cpu_pct", "utilisation.cpu_pct", tracked=False),
+    AssetField("mem_pct", "utilisation.mem_pct", tracked=False),
+    AssetField("disk_bytes", "disk_bytes", tracked=False),
+    AssetField("snmp_version", "snmp_version", tracked=False),
+    AssetField("sys_descr", "sys_descr", tracked=False),
+)
 
 
 _CHILDREN: dict[str, type[Any]] = {

@@ -21,8 +21,8 @@ _EXPORTS = {
     "stale_recordings": "simulator.estate",
     "write_recordings": "simulator.estate",
     "render_fleet": "simulator.fleet",
-    "Device": "simulator.model",
-    "Estate": "simulator.model",
+    "Device": "simulator.estate_model",
+    "Estate": "simulator.estate_model",
 }
 __all__ = sorted(_EXPORTS)
 

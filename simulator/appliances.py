@@ -8,7 +8,7 @@ from datetime import date
 
 from simulator import mib2
 from simulator.context import Context
-from simulator.model import Device
+from simulator.estate_model import Device
 from simulator.recording import Recording
 
 APC = "1.3.6.1.4.1.318.1.1.1"

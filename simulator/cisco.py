@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from simulator import mib2, neighbours
 from simulator.context import Context
-from simulator.model import ANY_ADDRESS, Device
+from simulator.estate_model import ANY_ADDRESS, Device
 from simulator.recording import Recording, RecordingError, date_and_time
 
 SPEEDS = {

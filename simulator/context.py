@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from simulator.model import Connect, Device, Estate, Site
+from simulator.estate_model import Connect, Device, Estate, Site
 
 # IEEE OUIs of the makers whose kit is in the estate (VMware for virtual NICs).
 OUIS = {

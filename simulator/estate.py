@@ -17,11 +17,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from agent.errors import AgentError
 from collectors.datadir import data_path
 from simulator import appliances, cisco, esxi, fortigate, hardware, linux, windows, wireless
 from simulator.context import Context
-from simulator.model import Device, Estate, load_estate_file
+from simulator.errors import SimulatorError
+from simulator.estate_model import Device, Estate, load_estate_file
 from simulator.recording import Recording
 
 Renderer = Callable[[Device, Context], Recording]
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{len(render_estate(estate))} recordings match the estate")
             return 0
         written = write_recordings(args.out, estate)
-    except AgentError as exc:  # an invalid estate file or data a renderer cannot use
+    except SimulatorError as exc:  # an invalid estate file or data a renderer cannot use
         print(str(exc), file=sys.stderr)
         return 2
     print(f"wrote {len(written)} recordings to {written[0].parent if written else args.out}")

@@ -8,6 +8,7 @@ import uuid
 
 from simulator import mib2
 from simulator.context import OUIS, Context
+from simulator.estate_model import Device
 from simulator.hostkit import ProcessTable
 from simulator.hostmib import (
     DISK,
@@ -20,7 +21,6 @@ from simulator.hostmib import (
     host_resources,
     storage_row,
 )
-from simulator.model import Device
 from simulator.recording import Recording
 
 ESXI = "1.3.6.1.4.1.6876.4.1"

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from simulator.context import Context
 from simulator.estate import describe, load_estate, render_device
-from simulator.model import Connect, Device, Estate, Link
+from simulator.estate_model import Connect, Device, Estate, Link
 
 FLEET_SPACE = ipaddress.IPv4Network("10.0.0.0/8")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from simulator import mib2
 from simulator.context import Context
+from simulator.estate_model import Device
 from simulator.linux import render_linux
-from simulator.model import Device
 from simulator.recording import Recording
 
 IDRAC = "1.3.6.1.4.1.674.10892.5"

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 
 from simulator.context import Context
+from simulator.estate_model import ANY_ADDRESS, Device
 from simulator.hostmib import Installed, Process
-from simulator.model import ANY_ADDRESS, Device
 from simulator.recording import RecordingError
 
 # Family 6 model/stepping of the Xeon generations in the estate, matched on the brand string.

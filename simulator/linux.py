@@ -9,6 +9,7 @@ from typing import Any
 
 from simulator import mib2
 from simulator.context import Context
+from simulator.estate_model import Device
 from simulator.hostkit import ProcessTable, installed_dates, software_names, tcp_rows
 from simulator.hostmib import (
     COPROCESSOR,
@@ -25,7 +26,6 @@ from simulator.hostmib import (
     storage_row,
     ucd,
 )
-from simulator.model import Device
 from simulator.recording import Recording
 
 NET_SNMP = "1.3.6.1.4.1.8072.3.2.10"

@@ -12,7 +12,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from simulator.model import ANY_ADDRESS
+from simulator.estate_model import ANY_ADDRESS
 from simulator.recording import Recording, index_of
 
 SYSTEM = "1.3.6.1.2.1.1"

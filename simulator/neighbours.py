@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from simulator import mib2
 from simulator.context import Context, Neighbour
-from simulator.model import Device
+from simulator.estate_model import Device
 
 LONG_NAMES = {
     "Fa": "FastEthernet",

@@ -14,7 +14,7 @@ import ipaddress
 import re
 from datetime import date, datetime
 
-from agent.errors import AgentError
+from simulator.errors import SimulatorError
 
 _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
@@ -27,7 +27,7 @@ _RANGES = {
 }
 
 
-class RecordingError(AgentError, ValueError):
+class RecordingError(SimulatorError, ValueError):
     """A value that is not valid for its SNMP type, or estate data a renderer cannot use."""
 
 

@@ -10,6 +10,7 @@ import random
 
 from simulator import mib2
 from simulator.context import Context
+from simulator.estate_model import Device
 from simulator.hostkit import (
     ProcessTable,
     cpu_signature,
@@ -31,7 +32,6 @@ from simulator.hostmib import (
     host_resources,
     storage_row,
 )
-from simulator.model import Device
 from simulator.recording import Recording
 
 SERVER, DOMAIN_CONTROLLER = "1.3.6.1.4.1.311.1.1.3.1.2", "1.3.6.1.4.1.311.1.1.3.1.3"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from simulator import mib2
 from simulator.context import Context
-from simulator.model import Device
+from simulator.estate_model import Device
 from simulator.recording import Recording
 
 WLSX = "1.3.6.1.4.1.14823.2.2.1"

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import uvicorn
 from fastapi import FastAPI
@@ -17,16 +17,34 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from agent import __version__
 from agent.api.routes import router
 from agent.api.security import GuardMiddleware, require_token_for
+from agent.configuration.config_file import Settings
 from agent.configuration.secrets import resolve
 from agent.errors import AgentError
-
-if TYPE_CHECKING:
-    from agent.runtime.daemon import Daemon
+from agent.store import Store
 
 log = logging.getLogger(__name__)
 
 
-def create_app(daemon: Daemon, *, token: str | None) -> FastAPI:
+class ApiHost(Protocol):
+    """What the API needs of the process that serves it (the daemon, or a test's stand-in).
+
+    The API reads the store and the settings, exposes the registry on ``/metrics`` and hands
+    its application state back (``api_state``) so that plan views can be built ahead.
+    """
+
+    api_state: Any
+
+    @property
+    def store(self) -> Store | None: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def registry(self) -> Any: ...
+
+
+def create_app(daemon: ApiHost, *, token: str | None) -> FastAPI:
     app = FastAPI(
         title="cloudward",
         version=__version__,
@@ -66,7 +84,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve_api(daemon: Daemon, host: str, port: int) -> tuple[Any, asyncio.Task[Any]]:
+async def serve_api(daemon: ApiHost, host: str, port: int) -> tuple[Any, asyncio.Task[Any]]:
     api = daemon.settings.api
     token = resolve(api.token) if api.token else None
     require_token_for(host, token)

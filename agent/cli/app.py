@@ -379,8 +379,8 @@ def demo(
     ctx: click.Context, listen: str, workdir: str | None, poll_interval: int, keep: bool
 ) -> None:
     """Run the demo: a simulated council estate and the daemon against it (Ctrl-C stops)."""
+    from agent.runtime.demo_run import run_demo
     from agent.telemetry.logs import configure_logging
-    from simulator.runner import run_demo
 
     configure_logging(ctx.obj.get("log_level") or "info")
     try:

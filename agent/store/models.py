@@ -12,6 +12,9 @@ from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
+# The fields an asset takes from Facts are declared once, in collectors.facts.ASSET_FIELDS; the
+# others belong to the agent. A new field also needs a migration: tests/agent/test_asset_fields.py
+# checks this class against that declaration and against the migrated schema.
 class Asset(SQLModel, table=True):
     __tablename__ = "cw_asset"
     __table_args__ = (

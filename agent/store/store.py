@@ -32,7 +32,7 @@ from agent.errors import StoreError
 from agent.store import models as m
 from agent.store.identity import identity_keys
 from agent.store.inert import inert_facts
-from collectors.facts import Facts
+from collectors.facts import ASSET_FIELDS, Facts
 
 log = logging.getLogger(__name__)
 
@@ -40,28 +40,9 @@ log = logging.getLogger(__name__)
 # a lower one only fills a blank. SSH reads the OS itself; SNMP reads what the agent reports.
 SOURCE_PRIORITY = {"import": 0, "snmp": 1, "ssh": 2, "user": 3}
 
-TRACKED_FIELDS = (
-    "sys_name",
-    "device_class",
-    "vendor",
-    "model",
-    "os_name",
-    "os_version",
-    "serial",
-    "firmware",
-    "kernel",
-    "sys_object_id",
-    "sys_location",
-    "sys_contact",
-    "engine_id",
-    "chassis_id",
-    "cpu_count",
-    "cpu_model",
-    "memory_bytes",
-    "bios_date",
-    "manufacture_date",
-)
-VOLATILE_FIELDS = ("uptime_s", "cpu_pct", "mem_pct", "disk_bytes", "snmp_version", "sys_descr")
+# The asset fields copied from Facts are declared once, in collectors.facts.ASSET_FIELDS.
+TRACKED_FIELDS = tuple(f.name for f in ASSET_FIELDS if f.tracked)  # changes kept as history
+VOLATILE_FIELDS = tuple(f.name for f in ASSET_FIELDS if not f.tracked)
 _UNKNOWNS = {None, "", "unknown"}
 
 
@@ -132,36 +113,7 @@ def utcnow() -> datetime:
 
 
 def _field_values(facts: Facts) -> dict[str, Any]:
-    ident = facts.identity
-    util = facts.utilisation
-    disks = [s.size_bytes for s in facts.storage if s.kind in ("fixed", "disk") and s.size_bytes]
-    return {
-        "sys_name": facts.sys_name,
-        "device_class": ident.device_class,
-        "vendor": ident.vendor,
-        "model": ident.model,
-        "os_name": ident.os_name,
-        "os_version": ident.os_version,
-        "serial": ident.serial,
-        "firmware": ident.firmware,
-        "kernel": facts.kernel,
-        "sys_object_id": facts.sys_object_id,
-        "sys_location": facts.sys_location,
-        "sys_contact": facts.sys_contact,
-        "engine_id": facts.engine_id,
-        "chassis_id": facts.chassis_id,
-        "cpu_count": facts.cpu_count,
-        "cpu_model": facts.cpu_model,
-        "memory_bytes": facts.memory_bytes,
-        "bios_date": facts.bios_date,
-        "manufacture_date": facts.manufacture_date,
-        "uptime_s": facts.uptime_s,
-        "cpu_pct": util.cpu_pct if util else None,
-        "mem_pct": util.mem_pct if util else None,
-        "disk_bytes": sum(disks) if disks else None,
-        "snmp_version": facts.snmp_version,
-        "sys_descr": facts.sys_descr,
-    }
+    return {f.name: f.read(facts) for f in ASSET_FIELDS}
 
 
 def _clip(value: Any, limit: int = 255) -> Any:

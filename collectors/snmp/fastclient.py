@@ -17,7 +17,6 @@ from typing import TypeVar
 
 from collectors.errors import ConnectError, ProtocolError
 from collectors.snmp import ber, usm
-from collectors.snmp.columns import BudgetSpent, ColumnWalk, WalkLoop
 from collectors.snmp.endpoint import (
     SnmpAuth,
     SnmpEndpoint,
@@ -29,6 +28,7 @@ from collectors.snmp.endpoint import (
 )
 from collectors.snmp.transport import Address, NoAnswer, UdpTransport
 from collectors.snmp.values import RawValue
+from collectors.snmp.walkstate import BudgetSpent, ColumnWalk, WalkLoop
 
 ERROR_NAMES = (
     "noError",

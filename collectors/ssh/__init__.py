@@ -17,6 +17,6 @@ from the SSH banner and a fixed probe command. Commands come only from
 """
 
 from collectors.ssh.collector import collect_many, collect_ssh, parse_fetched
-from collectors.ssh.target import SshCredentials, SshTarget
+from collectors.ssh.hostspec import SshCredentials, SshTarget
 
 __all__ = ["SshCredentials", "SshTarget", "collect_many", "collect_ssh", "parse_fetched"]

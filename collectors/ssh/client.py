@@ -32,9 +32,9 @@ from collectors.errors import (
 )
 from collectors.ssh.commands import Command
 from collectors.ssh.hostkeys import HostKey, check_host_key, known_key_types, preferred_key_types
+from collectors.ssh.hostspec import SshCredentials, SshTarget
 from collectors.ssh.output import CommandOutput, decode
 from collectors.ssh.shell import PromptShell
-from collectors.ssh.target import SshCredentials, SshTarget
 
 log = logging.getLogger(__name__)
 

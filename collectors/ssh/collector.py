@@ -17,8 +17,8 @@ from collectors.ssh.cisco import parse_cisco
 from collectors.ssh.client import SshSession
 from collectors.ssh.commands import load_allow_list
 from collectors.ssh.fetch import Fetched, fetch_outputs
+from collectors.ssh.hostspec import SshCredentials, SshTarget
 from collectors.ssh.linux import parse_linux
-from collectors.ssh.target import SshCredentials, SshTarget
 from collectors.ssh.windows import parse_windows
 
 log = logging.getLogger(__name__)

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.errors import ConfigError
 from collectors.facts import Facts
 from collectors.snmp.identify import IdentifyRules, load_rules
 from collectors.snmp.parse import parse
 from collectors.snmp.values import RawValue
 from simulator import estate as demo
+from simulator.errors import EstateFileError
+from simulator.estate_model import Device, parse_estate
 from simulator.fleet import render_fleet
-from simulator.model import Device, parse_estate
 from tests.snmprec import decode_value, load
 
 ESTATE = demo.load_estate()
@@ -326,7 +326,7 @@ def test_a_broken_estate_names_every_problem() -> None:
     devices[0]["colour"] = "red"
     devices[1]["connects"] = ["th-dc01:1521"]
     devices[2]["site"] = "moon-base"
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(EstateFileError) as info:
         parse_estate(data, "estate.yaml")
     text = str(info.value)
     assert "3 problems" in text

@@ -475,8 +475,8 @@ def _metric(body: str, name: str) -> float:
 def test_three_collectors_and_a_planner_survive_a_killed_collector(
     pg_schema_url: str, tmp_path: Path
 ) -> None:
+    from agent.runtime.demo_run import free_udp_ports, start_snmpsim, wait_snmpsim
     from simulator.estate import recordings_dir
-    from simulator.runner import free_udp_ports, start_snmpsim, wait_snmpsim
     from tests.snmpsim import responder_binary
 
     need(responder_binary() is not None, "snmpsim is not installed (pip install snmpsim)")

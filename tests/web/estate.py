@@ -120,8 +120,8 @@ def scanned_estate(workdir: Path) -> ScannedEstate:
     """Scan the demo recordings plus the hostile one over snmpsim and plan (once a session)."""
     if "estate" in _BUILT:
         return _BUILT["estate"]
+    from agent.runtime.demo_run import free_udp_ports, start_snmpsim, wait_snmpsim
     from simulator.estate import load_estate, recordings_dir
-    from simulator.runner import free_udp_ports, start_snmpsim, wait_snmpsim
     from tests.peers import stop
 
     data = workdir / "recordings"

@@ -1,6 +1,6 @@
 """The demo estate as data: sites, OS images, devices and cabling, read from ``estate.yaml``.
 
-Loading checks the whole file and reports every problem at once (a :class:`ConfigError` naming
+Loading checks the whole file and reports every problem at once (a :class:`EstateFileError` naming
 the device, the key and the fix), so that a typo in the estate never surfaces as a traceback from
 deep inside a renderer.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from agent.errors import ConfigError
+from simulator.errors import EstateFileError
 
 KINDS = (
     "windows",
@@ -346,7 +346,7 @@ def parse_estate(data: Any, source: str = "estate.yaml") -> Estate:
     """Build an :class:`Estate` from the parsed YAML document, checking every reference."""
     problems: list[str] = []
     if not isinstance(data, dict):
-        raise ConfigError(
+        raise EstateFileError(
             ["the file must be a mapping with estate, sites, images, devices, links"], source
         )
     head = data.get("estate") or {}
@@ -377,7 +377,7 @@ def parse_estate(data: Any, source: str = "estate.yaml") -> Estate:
     )
     _check_references(estate, problems)
     if problems:
-        raise ConfigError(problems, source)
+        raise EstateFileError(problems, source)
     return estate
 
 
@@ -385,7 +385,7 @@ def load_estate_file(path: Path) -> Estate:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError([f"cannot read the estate file: {exc.strerror}"], str(path)) from exc
+        raise EstateFileError([f"cannot read the estate file: {exc.strerror}"], str(path)) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError([f"not valid YAML: {exc}"], str(path)) from exc
+        raise EstateFileError([f"not valid YAML: {exc}"], str(path)) from exc
     return parse_estate(data, str(path))

@@ -128,9 +128,13 @@ def demo_config(
 
 
 def run_demo(listen: str, workdir: Path | None, poll_interval: int, keep: bool) -> int:
+    from simulator.errors import SimulatorError
     from simulator.estate import load_estate, recordings_dir
 
-    estate = load_estate()
+    try:
+        estate = load_estate()
+    except SimulatorError as exc:
+        raise AgentError(str(exc)) from exc
     recordings = recordings_dir()
     available = {p.stem for p in recordings.glob("*.snmprec")}
     devices = [d for d in estate.devices if d.record and d.name in available]

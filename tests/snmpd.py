@@ -131,3 +131,14 @@ def _v2c_get_sysuptime(community: str) -> bytes:
     comm = community.encode()
     msg_body = b"\x02\x01\x01" + b"\x04" + bytes([len(comm)]) + comm + pdu
     return b"\x30" + bytes([len(msg_body)]) + msg_body
+
+
+def imported_modules(stderr: str) -> set[str]:
+    """The modules a Python process run with ``PYTHONPROFILEIMPORTTIME=1`` imported, read from
+    the trace it wrote to stderr (which SNMP engine a ``cloudward`` command really used shows
+    there: only the pysnmp engine imports ``pysnmp.hlapi``)."""
+    return {
+        line.rsplit("|", 1)[-1].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }

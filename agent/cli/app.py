@@ -59,6 +59,13 @@ def parse_target_url(url: str) -> tuple[str, str | None, str, int | None]:
 @click.option("--v3-priv-proto", type=click.Choice(["AES"]), default="AES", show_default=True)
 @click.option("--timeout", type=float, default=None, help="Seconds per request (SNMP) or connect.")
 @click.option("--retries", type=int, default=None, help="SNMP retries per request.")
+@click.option(
+    "--snmp-engine",
+    type=click.Choice(["fast", "pysnmp"]),
+    default=None,
+    help="SNMP engine: fast, or pysnmp (the slower reference implementation); "
+    "default: snmp.engine of --config, else fast.",
+)
 @click.option("--ssh-key", type=click.Path(dir_okay=False), help="SSH private key file.")
 @click.option(
     "--ssh-key-passphrase-env", metavar="VAR", help="Env VAR holding the key's passphrase."

@@ -68,7 +68,7 @@ async def probe_snmp(
             timeout=opts.get("timeout") or ep.timeout,
             retries=ep.retries if opts.get("retries") is None else opts["retries"],
         )
-    client = SnmpClient()
+    client = SnmpClient(opts.get("snmp_engine") or settings.snmp.engine)
     try:
         return await collect_snmp(client, SnmpTarget(ep, auth), load_rules())
     finally:

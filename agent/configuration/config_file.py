@@ -12,7 +12,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -116,6 +116,30 @@ class SshCred(Strict):
 Credential = Annotated[SnmpCommunityCred | SnmpV3Cred | SshCred, Field(discriminator="type")]
 
 Protocol = Literal["snmp", "ssh"]
+
+
+SnmpEngine = Literal["fast", "pysnmp"]
+
+
+class SnmpSettings(Strict):
+    """How this agent speaks SNMP, for every target.
+
+    ``engine``: ``fast`` (the default: cloudward's own codec and one shared socket) or
+    ``pysnmp`` (the reference implementation: many times slower per value; what it does not
+    do is listed in :mod:`collectors.snmp.client`).
+    """
+
+    engine: SnmpEngine = "fast"
+
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _known_engine(cls, v: Any) -> Any:
+        if v not in get_args(SnmpEngine):
+            raise ValueError(
+                f"{v!r} is not an SNMP engine: use fast (the default) or pysnmp "
+                "(the slower reference implementation)"
+            )
+        return v
 
 
 class SnmpDefaults(Strict):
@@ -229,6 +253,7 @@ class Settings(Strict):
     history_retention_days: int = Field(730, ge=1)
     poll_run_retention_days: int = Field(90, ge=1)
     agent: AgentSettings = AgentSettings()
+    snmp: SnmpSettings = SnmpSettings()
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

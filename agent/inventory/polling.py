@@ -88,7 +88,7 @@ class Poller:
         self.rules = rules
         self.agent_name = agent_name
         self.metrics = metrics
-        self.client = SnmpClient()
+        self.client = SnmpClient(settings.snmp.engine)
         self._snmp_sem = asyncio.Semaphore(settings.defaults.snmp.concurrency)
         self._ssh_sem = asyncio.Semaphore(settings.defaults.ssh.concurrency)
         self._ssh_pool = ThreadPoolExecutor(

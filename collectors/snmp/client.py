@@ -6,6 +6,17 @@ kept as the reference implementation. Both give the same raw ``{oid: value}`` re
 the same errors. This is the only module that imports pysnmp, and only when that engine is
 chosen (it costs about 40 MB and a third of a second to import). MIB lookups are off everywhere
 (numeric OIDs only): cheaper and needs no MIB files.
+
+The agent picks the engine with the ``snmp.engine`` configuration key (``cloudward probe
+--snmp-engine``). What the pysnmp engine does not do that the fast one does:
+
+- an answer that is not SNMP at all (another service on the port) is not reported as such: it
+  is dropped (pysnmp logs a decoding traceback through the ``asyncio`` logger) and the request
+  times out with the usual hint;
+- an SNMPv3 agent replaced at the same address (a new engine ID) is not discovered again at
+  once: its polls time out for about five minutes, while pysnmp keeps the old engine ID;
+- a host name is resolved once per client, not again every few minutes;
+- it costs many times more CPU per value (``bench/snmp.py`` measures how many).
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ from types import SimpleNamespace
 from typing import Any, Literal
 
 from collectors.errors import CollectorError, ConnectError, ProtocolError
+from collectors.snmp import ber
 from collectors.snmp.endpoint import (
     SnmpAuth,
     SnmpEndpoint,
@@ -93,6 +105,16 @@ def to_raw(value: Any) -> RawValue:
 
 def _oid_tuple(oid: str) -> tuple[int, ...]:
     return tuple(int(p) for p in oid.split(".") if p)
+
+
+def _check_oids(ep: SnmpEndpoint, oids: Iterable[str]) -> None:
+    """Refuse what is not a numeric OID with the fast engine's error (pysnmp would raise a bare
+    ValueError, or look a name up in MIBs it does not have)."""
+    for oid in oids:
+        try:
+            ber.encode_oid(oid)
+        except ValueError as exc:
+            raise ProtocolError(f"{ep.label}: {exc}", target=ep.label) from None
 
 
 class SnmpClient:
@@ -198,6 +220,7 @@ class PysnmpEngine:
         out: dict[str, RawValue] = {}
         if not oids:
             return out
+        _check_oids(ep, oids)
         api = self._lib.api
         transport = await self._transport(ep)
         try:
@@ -257,7 +280,9 @@ class PysnmpEngine:
         budget: list[int] | None = None,
     ) -> dict[str, RawValue]:
         budget = budget if budget is not None else [ep.value_cap]
-        cols = [(r, _oid_tuple(r)) for r in dict.fromkeys(roots)]
+        unique = list(dict.fromkeys(roots))
+        _check_oids(ep, unique)
+        cols = [(r, _oid_tuple(r)) for r in unique]
         cursor: dict[str, tuple[int, ...]] = {r: t for r, t in cols}
         prefix: dict[str, tuple[int, ...]] = dict(cols)
         out: dict[str, RawValue] = {}

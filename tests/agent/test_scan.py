@@ -19,6 +19,7 @@ import yaml
 from agent.store import Store
 from agent.store import models as m
 from tests.peers import free_port
+from tests.snmpd import imported_modules
 
 pytestmark = pytest.mark.peer
 DATA = Path(__file__).resolve().parents[1] / "data" / "snmprec"
@@ -65,14 +66,21 @@ def garbage_responder() -> Iterator[int]:
         sock.close()
 
 
-def write_config(tmp_path: Path, targets: list[dict[str, Any]], db: Path) -> Path:
+def write_config(tmp_path: Path, targets: list[dict[str, Any]], db: Path, **extra: Any) -> Path:
     cfg = {
+        **extra,
         "database": f"sqlite:///{db}",
         "defaults": {"snmp": {"timeout": "1s", "retries": 0}},
         "credentials": {
             "local": {"type": "snmp-community", "community": {"env": "CW_T_LOCAL"}},
             "odd": {"type": "snmp-community", "community": {"env": "CW_T_ODD"}},
             "bad": {"type": "snmp-community", "community": {"env": "CW_T_BAD"}},
+            "v3": {
+                "type": "snmpv3",
+                "user": "cwuser",
+                "auth_key": {"env": "CW_T_V3_AUTH"},
+                "priv_key": {"env": "CW_T_V3_PRIV"},
+            },
         },
         "targets": targets,
     }
@@ -81,8 +89,16 @@ def write_config(tmp_path: Path, targets: list[dict[str, Any]], db: Path) -> Pat
     return path
 
 
-def run_scan(config: Path, snmpd: Any) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, CW_T_LOCAL=snmpd.community, CW_T_ODD="odd-device", CW_T_BAD="bad-values")
+def run_scan(config: Path, snmpd: Any, **more_env: str) -> subprocess.CompletedProcess[str]:
+    env = dict(
+        os.environ,
+        CW_T_LOCAL=snmpd.community,
+        CW_T_ODD="odd-device",
+        CW_T_BAD="bad-values",
+        CW_T_V3_AUTH=snmpd.v3_auth,
+        CW_T_V3_PRIV=snmpd.v3_priv,
+        **more_env,
+    )
     return subprocess.run(
         ["cloudward", "scan", "--config", str(config), "--json"],
         capture_output=True,
@@ -191,3 +207,59 @@ def test_scan_closes_only_its_own_abandoned_runs(tmp_path: Path, snmpd: Any) -> 
         assert scanned.status == "ok" and scanned.agent == f"scan@{socket.gethostname()}"
     finally:
         store.close()
+
+
+def test_scan_polls_with_the_configured_snmp_engine(
+    tmp_path: Path, snmpd: Any, garbage_responder: int
+) -> None:
+    """``snmp.engine: pysnmp`` makes the scan poll with pysnmp: its import trace shows pysnmp
+    (which only that engine imports), and a port answering with garbage times out (the pysnmp
+    engine's documented gap) where the fast engine names the garbage. Both store the same
+    asset from snmpd over SNMPv3 authPriv."""
+    assert snmpd.v3_user == "cwuser"
+    targets = [
+        {"host": "127.0.0.1", "snmp_port": snmpd.port, "credentials": ["v3"]},
+        {"host": "127.0.0.1", "snmp_port": garbage_responder, "credentials": ["local"]},
+    ]
+    assets: dict[str, tuple[object, ...]] = {}
+    software: dict[str, list[tuple[str, str | None]]] = {}
+    for engine in ("fast", "pysnmp"):
+        db = tmp_path / f"{engine}.db"
+        config = write_config(tmp_path, targets, db, snmp={"engine": engine})
+        r = run_scan(config, snmpd, PYTHONPROFILEIMPORTTIME="1")
+        assert r.returncode == 0, r.stderr[-3000:]
+        summary = json.loads(r.stdout)
+        assert summary["ok"] == 1 and summary["failed"] == 1, summary
+        assert ("pysnmp.hlapi.v3arch.asyncio" in imported_modules(r.stderr)) == (engine == "pysnmp")
+        store = Store.open(f"sqlite:///{db}")
+        try:
+            runs = {pr.target: pr for pr in store.poll_runs()}
+            garbage = runs[f"snmp://127.0.0.1:{garbage_responder}"]
+            if engine == "fast":
+                assert garbage.error_kind == "protocol", garbage.error
+                assert "not SNMP" in (garbage.error or "")
+            else:
+                assert garbage.error_kind == "timeout", garbage.error
+                assert "no response" in (garbage.error or "")
+            assert runs[f"snmp://127.0.0.1:{snmpd.port}"].status == "ok"
+            [asset] = store.list_assets()
+            assert asset.id is not None
+            rows = store.children(m.SoftwareRow, asset.id)
+            software[engine] = sorted((sw.name, sw.version) for sw in rows)
+            assets[engine] = (
+                asset.name,
+                asset.sys_name,
+                asset.device_class,
+                asset.vendor,
+                asset.os_name,
+                asset.os_version,
+                asset.kernel,
+                asset.engine_id,
+                asset.snmp_version,
+                asset.memory_bytes,
+            )
+        finally:
+            store.close()
+    assert assets["fast"][1] == snmpd.sys_name and assets["fast"][8] == "3"
+    assert assets["pysnmp"] == assets["fast"]
+    assert len(software["fast"]) > 100 and software["pysnmp"] == software["fast"]

@@ -118,6 +118,19 @@ def test_wrong_types_and_unknown_credential_type() -> None:
     assert "defaults.max_range_hosts:" in text
 
 
+def test_snmp_engine_defaults_to_fast_and_names_a_bad_value() -> None:
+    assert parse_settings(None).snmp.engine == "fast"
+    assert parse_settings({"snmp": {"engine": "pysnmp"}}).snmp.engine == "pysnmp"
+    for bad in ("turbo", "", 1, None):
+        [found] = problems({"snmp": {"engine": bad}})
+        assert found == (
+            f"snmp.engine: {bad!r} is not an SNMP engine: use fast (the default) or pysnmp "
+            "(the slower reference implementation)"
+        )
+    [found] = problems({"snmp": {"engin": "fast"}})
+    assert found == "snmp.engin: unknown key (check its spelling and indentation)"
+
+
 def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("targets:\n  - host: 10.0.0.1\n   credentials: [a]\n")

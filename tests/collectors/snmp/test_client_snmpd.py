@@ -1,8 +1,11 @@
-"""The SNMP collector against a real net-snmp snmpd on loopback: v1, v2c, v3 authPriv."""
+"""The SNMP collector against a real net-snmp snmpd on loopback: v1, v2c, v3 authPriv (SHA and
+SHA-256 with AES), on both engines, which must read the same facts; `cloudward probe
+--snmp-engine`."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -12,17 +15,18 @@ import pytest
 
 from collectors.errors import AuthError, CollectTimeout
 from collectors.facts import Facts
-from collectors.snmp.client import SnmpAuth, SnmpClient, SnmpEndpoint
+from collectors.snmp.client import Engine, SnmpAuth, SnmpClient, SnmpEndpoint
 from collectors.snmp.fetch import SnmpTarget, collect_snmp
 from collectors.snmp.identify import load_rules
 from collectors.ssh.rules import load_identity_rules
+from tests.snmpd import imported_modules
 
 pytestmark = pytest.mark.peer
 
 
-def collect(peer: Any, auth: SnmpAuth, **ep: Any) -> Facts:
+def collect(peer: Any, auth: SnmpAuth, engine: Engine = "fast", **ep: Any) -> Facts:
     async def go() -> Facts:
-        client = SnmpClient()
+        client = SnmpClient(engine)
         try:
             target = SnmpTarget(SnmpEndpoint("127.0.0.1", peer.port, **ep), auth)
             return await collect_snmp(client, target, load_rules())
@@ -87,15 +91,58 @@ def check_local_host(facts: Facts, peer: Any) -> None:
     assert facts.values_read > 1000
 
 
-def test_v2c_reads_the_local_host(snmpd: Any) -> None:
-    facts = collect(snmpd, SnmpAuth(version="2c", community=snmpd.community))
+def lasting(facts: Facts) -> dict[str, object]:
+    """What cannot change between two polls of this host: no clocks, load, processes,
+    connections, storage use, or the addresses and devices that tests elsewhere add."""
+    return {
+        "system": (
+            facts.sys_name,
+            facts.sys_descr,
+            facts.sys_object_id,
+            facts.sys_location,
+            facts.sys_contact,
+            facts.snmp_version,
+        ),
+        "identity": facts.identity,
+        "host": (facts.kernel, facts.engine_id, facts.cpu_count, facts.cpu_model),
+        "memory": facts.memory_bytes,
+        "software": facts.software,
+        "storage": sorted((s.descr, s.kind or "") for s in facts.storage),
+        "interfaces": {i.name for i in facts.interfaces},
+    }
+
+
+def test_v2c_reads_the_local_host(snmpd: Any, engine: Engine) -> None:
+    facts = collect(snmpd, SnmpAuth(version="2c", community=snmpd.community), engine)
     check_local_host(facts, snmpd)
     assert facts.snmp_version == "2c"
 
 
-def test_v3_authpriv_reads_the_same(snmpd: Any) -> None:
-    facts = collect(snmpd, v3(snmpd))
+def test_v3_authpriv_reads_the_same(snmpd: Any, engine: Engine) -> None:
+    facts = collect(snmpd, v3(snmpd), engine)
     check_local_host(facts, snmpd)
+    assert facts.snmp_version == "3"
+
+
+def test_v3_sha256_authpriv_reads_the_same(snmpd_sha256: Any, engine: Engine) -> None:
+    facts = collect(snmpd_sha256, v3(snmpd_sha256, auth_proto="SHA256"), engine)
+    check_local_host(facts, snmpd_sha256)
+
+
+@pytest.mark.parametrize("version", ["2c", "3-SHA", "3-SHA256"])
+def test_both_engines_read_the_same_facts(snmpd: Any, snmpd_sha256: Any, version: str) -> None:
+    peer = snmpd_sha256 if version == "3-SHA256" else snmpd
+    auth = {
+        "2c": SnmpAuth(version="2c", community=peer.community),
+        "3-SHA": v3(peer),
+        "3-SHA256": v3(peer, auth_proto="SHA256"),
+    }[version]
+    for _ in range(3):  # the host can change under a poll: a pair is polled again up to twice
+        fast, ref = collect(peer, auth, "fast"), collect(peer, auth, "pysnmp")
+        if lasting(fast) == lasting(ref):
+            break
+    assert lasting(fast) == lasting(ref)
+    assert fast.sys_name == peer.sys_name and len(fast.software) > 100
 
 
 def test_v1_getnext_walk(snmpd: Any) -> None:
@@ -103,31 +150,31 @@ def test_v1_getnext_walk(snmpd: Any) -> None:
     assert facts.sys_name == snmpd.sys_name and len(facts.interfaces) >= 1
 
 
-def test_wrong_v3_password_is_a_clear_auth_error(snmpd: Any) -> None:
+def test_wrong_v3_password_is_a_clear_auth_error(snmpd: Any, engine: Engine) -> None:
     with pytest.raises(AuthError) as info:
-        collect(snmpd, v3(snmpd, auth_key="not-the-password"))
+        collect(snmpd, v3(snmpd, auth_key="not-the-password"), engine)
     msg = str(info.value)
     assert "authentication failed" in msg and f"127.0.0.1:{snmpd.port}" in msg
     assert "not-the-password" not in msg
 
 
-def test_wrong_community_times_out_with_hint(snmpd: Any) -> None:
+def test_wrong_community_times_out_with_hint(snmpd: Any, engine: Engine) -> None:
+    wrong = SnmpAuth(version="2c", community="wrong-community")
     with pytest.raises(CollectTimeout) as info:
-        collect(snmpd, SnmpAuth(version="2c", community="wrong-community"), timeout=0.5, retries=0)
+        collect(snmpd, wrong, engine, timeout=0.5, retries=0)
     assert "community" in str(info.value)
     assert "wrong-community" not in str(info.value)
 
 
-def test_value_cap_stops_the_walk(snmpd: Any) -> None:
+def test_value_cap_stops_the_walk(snmpd: Any, engine: Engine) -> None:
     from collectors.errors import ValueCapExceeded
 
+    auth = SnmpAuth(version="2c", community=snmpd.community)
     with pytest.raises(ValueCapExceeded, match="value cap"):
-        collect(snmpd, SnmpAuth(version="2c", community=snmpd.community), value_cap=200)
+        collect(snmpd, auth, engine, value_cap=200)
 
 
 def test_cli_probe_json_keys(snmpd: Any) -> None:
-    import json
-
     env = dict(os.environ, CW_TEST_COMMUNITY=snmpd.community)
     r = subprocess.run(
         [
@@ -162,6 +209,35 @@ def test_cli_probe_json_keys(snmpd: Any) -> None:
     assert data["sys_name"] == snmpd.sys_name
     assert {"name", "mac", "speed"} <= set(data["interfaces"][0])
     assert {"name", "version"} <= set(data["software"][0])
+
+
+@pytest.mark.parametrize(
+    ("option", "configured", "used"),
+    [("pysnmp", None, "pysnmp"), (None, "pysnmp", "pysnmp"), ("fast", "pysnmp", "fast")],
+)
+def test_cli_probe_snmp_engine(
+    snmpd: Any, tmp_path: Path, option: str | None, configured: str | None, used: str
+) -> None:
+    """``--snmp-engine`` wins over ``snmp.engine`` of ``--config``; which engine ran is read
+    from the process's import trace (only the pysnmp engine imports pysnmp)."""
+    args = ["--community-env", "CW_TEST_COMMUNITY", "--json"]
+    if option:
+        args += ["--snmp-engine", option]
+    if configured:
+        config = tmp_path / "cloudward.yaml"
+        config.write_text(f"snmp:\n  engine: {configured}\n")
+        args += ["--config", str(config)]
+    env = dict(os.environ, CW_TEST_COMMUNITY=snmpd.community, PYTHONPROFILEIMPORTTIME="1")
+    r = subprocess.run(
+        ["cloudward", "probe", f"snmp://127.0.0.1:{snmpd.port}", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads(r.stdout)["sys_name"] == snmpd.sys_name
+    assert ("pysnmp.hlapi.v3arch.asyncio" in imported_modules(r.stderr)) == (used == "pysnmp")
 
 
 def test_cli_probe_errors_go_to_stderr(snmpd: Any) -> None:

@@ -1,17 +1,17 @@
 """The fast engine and the pysnmp engine read the same raw values from a real net-snmp snmpd
-(v1, v2c, v3 SHA+AES, v3 SHA-256+AES); v3 failures, engine changes and many targets at once."""
+(v1, v2c, v3 SHA+AES, v3 SHA-256+AES) and fail alike on wrong v3 credentials and bad OIDs; engine
+changes (where the pysnmp engine falls short) and many targets at once."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from collectors.errors import AuthError, CollectorError, CollectTimeout, ProtocolError
 from collectors.snmp import oids
-from collectors.snmp.client import SnmpAuth, SnmpClient, SnmpEndpoint
+from collectors.snmp.client import Engine, SnmpAuth, SnmpClient, SnmpEndpoint
 from collectors.snmp.fetch import SnmpTarget, fetch
 from collectors.snmp.values import RawValue
 from tests.peers import free_port, need_binary
@@ -37,18 +37,6 @@ VOLATILE = (
 # Installed packages do not change during a test run; hrDevice does (network devices come and
 # go as other tests add and remove interfaces), so it is not compared.
 STABLE_COLUMNS = [oids.HR_SW_INSTALLED_NAME, oids.HR_SW_INSTALLED_TYPE]
-
-
-@pytest.fixture(scope="module")
-def snmpd_sha256() -> Iterator[Any]:
-    from tests.snmpd import SNMPD, SnmpdPeer
-
-    need_binary("snmpd", SNMPD)
-    peer = SnmpdPeer.start(free_port(), v3_auth_proto="SHA-256", v3_user="cwuser256")
-    try:
-        yield peer
-    finally:
-        peer.cleanup()
 
 
 def v3(peer: Any, proto: str = "SHA", **kw: Any) -> SnmpAuth:
@@ -124,19 +112,36 @@ def test_bigger_responses_read_the_same(snmpd: Any) -> None:
 @pytest.mark.parametrize(
     "wrong", [{"auth_key": "not-the-password"}, {"user": "nobody"}, {"auth_proto": "SHA256"}]
 )
-def test_wrong_v3_credentials_are_auth_errors(snmpd: Any, wrong: dict[str, str]) -> None:
+def test_wrong_v3_credentials_are_auth_errors(
+    snmpd: Any, engine: Engine, wrong: dict[str, str]
+) -> None:
     with pytest.raises(AuthError, match="authentication failed") as info:
-        poll("fast", snmpd, v3(snmpd, **wrong), timeout=1, retries=0)
+        poll(engine, snmpd, v3(snmpd, **wrong), timeout=1, retries=0)
     assert "not-the-password" not in str(info.value) and snmpd.v3_priv not in str(info.value)
 
 
-def test_wrong_privacy_pass_phrase_times_out_with_a_hint(snmpd: Any) -> None:
+def test_wrong_privacy_pass_phrase_times_out_with_a_hint(snmpd: Any, engine: Engine) -> None:
     with pytest.raises(CollectTimeout, match="privacy pass phrase") as info:
-        poll("fast", snmpd, v3(snmpd, priv_key="not-the-password"), timeout=0.5, retries=0)
+        poll(engine, snmpd, v3(snmpd, priv_key="not-the-password"), timeout=0.5, retries=0)
     assert "not-the-password" not in str(info.value)
 
 
-def test_replaced_agent_new_engine_id_is_rediscovered(tmp_path: Any) -> None:
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "fast",
+        pytest.param(
+            "pysnmp",
+            marks=pytest.mark.xfail(
+                raises=CollectTimeout,
+                strict=True,
+                reason="the pysnmp engine keeps the old engine ID for minutes (documented in "
+                "collectors.snmp.client)",
+            ),
+        ),
+    ],
+)
+def test_replaced_agent_new_engine_id_is_rediscovered(tmp_path: Any, engine: Engine) -> None:
     """A device swapped for another at the same address (new engine ID, boots and time)."""
     from tests.snmpd import SNMPD, SnmpdPeer
 
@@ -148,7 +153,7 @@ def test_replaced_agent_new_engine_id_is_rediscovered(tmp_path: Any) -> None:
         return (await client.get(ep, v3(peer), [oids.SNMP_ENGINE_ID]))[oids.SNMP_ENGINE_ID]
 
     async def go() -> tuple[RawValue, RawValue]:
-        client = SnmpClient()
+        client = SnmpClient(engine)
         try:
             first = SnmpdPeer.start(port, workdir=tmp_path / "a")
             try:
@@ -210,17 +215,20 @@ def test_many_targets_share_one_socket(snmpd: Any, snmpd_sha256: Any) -> None:
     assert stats["sockets"] == 1 and stats["engines"] == 2 and stats["garbage"] == 0
 
 
-def test_bad_oid_is_a_protocol_error(snmpd: Any) -> None:
+@pytest.mark.parametrize("method", ["get", "walk"])
+def test_bad_oid_is_a_protocol_error(snmpd: Any, engine: Engine, method: str) -> None:
     async def go() -> Any:
-        client = SnmpClient()
+        client = SnmpClient(engine)
         try:
-            return await client.walk(
+            ask = client.get if method == "get" else client.walk
+            return await ask(
                 SnmpEndpoint(snmpd.host, snmpd.port),
                 SnmpAuth("2c", community=snmpd.community),
-                ["ifDescr"],
+                [oids.SYS_NAME, "ifDescr"],
             )
         finally:
             client.close()
 
-    with pytest.raises(ProtocolError, match="not a numeric OID"):
+    with pytest.raises(ProtocolError, match="'ifDescr' is not a numeric OID") as info:
         asyncio.run(go())
+    assert f"snmp://127.0.0.1:{snmpd.port}" in str(info.value)

@@ -6,8 +6,10 @@ lifecycle facts, then calls :func:`plan`.
 """
 
 from planner.budget import CostEstimate, FinancialYear, estimate_costs, lay_out_years
-from planner.costing import AssetCost, CostSettings, price_assets
-from planner.debt import AssetDebt, DebtFactor, DebtSettings, score_debt
+from planner.costing import AssetCost, price_assets
+from planner.costtables import CostSettings
+from planner.debt import AssetDebt, DebtFactor, score_debt
+from planner.debt_settings import DebtSettings
 from planner.diff import PlanDiff, diff_plan_dicts, diff_plans
 from planner.errors import (
     EstateError,

@@ -15,7 +15,8 @@ from datetime import date
 
 import numpy as np
 
-from planner.costing import AssetCost, CostSettings, price_assets
+from planner.costing import AssetCost, price_assets
+from planner.costtables import CostSettings
 from planner.dates import financial_year, financial_year_bounds, plus_years
 from planner.graphcore import EstateGraph
 from planner.strategy import StrategyChoice

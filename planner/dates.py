@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Annotated, Any
+
+from pydantic import Field, PlainValidator, model_validator
 
 from planner.errors import ScheduleError
-from planner.fields import Reader, parse_day
+from planner.fields import Strict, Text, parse_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,28 +23,6 @@ class FreezeWindow:
     start: str  # 'MM-DD' when recurring, else an ISO date
     end: str
     recurring: bool
-
-    @classmethod
-    def read(cls, r: Reader) -> FreezeWindow | None:
-        r.allow("name", "from", "to")
-        name = r.text("name", "freeze")
-        raw_from, raw_to = r.raw("from"), r.raw("to")
-        if raw_from is None or raw_to is None:
-            r.problem(f"{r.path}: needs 'from' and 'to'")
-            return None
-        day_from, day_to = parse_day(raw_from), parse_day(raw_to)
-        if day_from is not None and day_to is not None:
-            if day_to < day_from:
-                r.problem(f"{r.path}: 'to' ({day_to}) is before 'from' ({day_from})")
-            return cls(name, day_from.isoformat(), day_to.isoformat(), False)
-        for key, raw in (("from", raw_from), ("to", raw_to)):
-            if _month_day(str(raw)) is None:
-                r.problem(
-                    f"{r.key(key)}: must be a date (2027-04-26) or a yearly day ('12-18'),"
-                    f" got {raw!r}"
-                )
-                return None
-        return cls(name, str(raw_from), str(raw_to), True)
 
     def spans(self, first_year: int, last_year: int) -> list[tuple[date, date]]:
         """Concrete (start, end) days, inclusive, for windows starting in the given years."""
@@ -55,6 +36,40 @@ class FreezeWindow:
             end = _safe_day(year + (1 if (m2, d2) < (m1, d1) else 0), m2, d2)
             out.append((start, end))
         return out
+
+
+def _day_or_yearly(value: Any) -> date | str:
+    day = parse_day(value)
+    if day is not None:
+        return day
+    if isinstance(value, str) and _month_day(value) is not None:
+        return value
+    raise ValueError(f"must be a date (2027-04-26) or a yearly day ('12-18'), got {value!r}")
+
+
+DayOrYearly = Annotated[date | str, PlainValidator(_day_or_yearly)]
+
+
+class FreezeWindowFile(Strict):
+    """One of ``waves.freeze_windows``: ``from`` and ``to`` both dates or both yearly days."""
+
+    name: Text = "freeze"
+    start: DayOrYearly = Field(alias="from")
+    end: DayOrYearly = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FreezeWindowFile:
+        dated = isinstance(self.start, date), isinstance(self.end, date)
+        if dated[0] != dated[1]:
+            raise ValueError("give 'from' and 'to' both as dates or both as yearly days")
+        if isinstance(self.start, date) and isinstance(self.end, date) and self.end < self.start:
+            raise ValueError(f"'to' ({self.end}) is before 'from' ({self.start})")
+        return self
+
+    def build(self) -> FreezeWindow:
+        if isinstance(self.start, date) and isinstance(self.end, date):
+            return FreezeWindow(self.name, self.start.isoformat(), self.end.isoformat(), False)
+        return FreezeWindow(self.name, str(self.start), str(self.end), True)
 
 
 def _month_day(text: str) -> tuple[int, int] | None:

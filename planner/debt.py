@@ -8,14 +8,14 @@ Weights and value scales are settings (``config/planner/debt.yaml``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
+import numpy.typing as npt
 
+from planner.debt_settings import DebtSettings
 from planner.factors import (
     count,
     exposure_value,
@@ -24,108 +24,9 @@ from planner.factors import (
     runway,
     utilisation,
 )
-from planner.fields import Reader, finish
-from planner.graphcore import EstateGraph, distinct, pagerank
-from planner.lifecycle import STATUSES
-from planner.model import CRITICALITY_LABELS, EXPOSURE_KINDS, AssetInput
+from planner.graphcore import EstateGraph, FloatArray, distinct, pagerank
+from planner.model import AssetInput
 from planner.support import AssetSupport
-
-FACTORS = (
-    "os_support",
-    "software_support",
-    "hardware_support",
-    "support_runway",
-    "hardware_age",
-    "insecure_exposure",
-    "utilisation",
-    "criticality",
-    "single_point_of_failure",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class DebtSettings:
-    weights: Mapping[str, float]
-    status_values: Mapping[str, float]
-    out_of_warranty: float = 0.5
-    runway_days: int = 730
-    age_start_years: float = 3.0
-    age_full_years: float = 8.0
-    exposure_values: Mapping[str, float] | None = None
-    idle_days: int = 30
-    idle_cpu_pct: float = 2.0
-    idle_value: float = 1.0
-    over_cpu_pct: float = 15.0
-    over_min_cores: int = 8
-    over_value: float = 0.5
-    criticality_labels: Mapping[str, float] | None = None
-    spof_min_dependants: int = 3
-    spof_alternative_share: float = 0.5
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> DebtSettings:
-        problems: list[str] = []
-        out = cls.read(Reader(data, "debt", problems))
-        finish(problems)
-        return out
-
-    @classmethod
-    def read(cls, r: Reader) -> DebtSettings:
-        r.allow(
-            "weights",
-            "status_values",
-            "out_of_warranty",
-            "runway_days",
-            "hardware_age_years",
-            "exposure_values",
-            "utilisation",
-            "criticality_labels",
-            "spof",
-            "notes",
-        )
-        weights = r.numbers("weights")
-        for name in FACTORS:
-            if name not in weights:
-                r.problem(
-                    f"debt.weights.{name}: missing (every factor needs a weight, 0 to ignore)"
-                )
-        for name in sorted(set(weights) - set(FACTORS)):
-            r.problem(f"debt.weights.{name}: unknown factor (known: {', '.join(FACTORS)})")
-        if weights and sum(weights.values()) <= 0:
-            r.problem("debt.weights: at least one weight must be above 0")
-        status_values = r.numbers("status_values")
-        for status in STATUSES:
-            status_values.setdefault(status, 0.0)
-        exposures = r.numbers("exposure_values")
-        for kind in sorted(set(exposures) - set(EXPOSURE_KINDS)):
-            r.problem(f"debt.exposure_values.{kind}: unknown exposure kind")
-        labels = r.numbers("criticality_labels")
-        for label in sorted(set(labels) - set(CRITICALITY_LABELS)):
-            r.problem(f"debt.criticality_labels.{label}: unknown label")
-        age = r.section("hardware_age_years")
-        util = r.section("utilisation")
-        spof = r.section("spof")
-        start, full = age.number("start", 3.0, minimum=0), age.number("full", 8.0, minimum=0)
-        if full <= start:
-            age.problem("debt.hardware_age_years: 'full' must be greater than 'start'")
-        return cls(
-            weights=weights,
-            status_values=status_values,
-            out_of_warranty=r.number("out_of_warranty", 0.5, minimum=0, maximum=1),
-            runway_days=r.integer("runway_days", 730, minimum=1),
-            age_start_years=start,
-            age_full_years=full,
-            exposure_values=exposures,
-            idle_days=util.integer("idle_days", 30, minimum=1),
-            idle_cpu_pct=util.number("idle_cpu_pct", 2.0, minimum=0),
-            idle_value=util.number("idle_value", 1.0, minimum=0, maximum=1),
-            over_cpu_pct=util.number("over_provisioned_cpu_pct", 15.0, minimum=0),
-            over_min_cores=util.integer("over_provisioned_min_cores", 8, minimum=1),
-            over_value=util.number("over_provisioned_value", 0.5, minimum=0, maximum=1),
-            criticality_labels=labels,
-            spof_min_dependants=spof.integer("min_dependants", 3, minimum=1),
-            spof_alternative_share=spof.number("alternative_share", 0.5, minimum=0, maximum=1),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +72,7 @@ def graph_facts(
     rank_pct = np.zeros(n)
     has = dependants > 0
     if has.any():
-        rank_pct[has] = rankdata(ranks[has], method="max") / has.sum()
+        rank_pct[has] = max_rank(ranks[has]) / has.sum()
     # a caller with two or more servers on the same port has an alternative (a redundant pair)
     span = np.int64(65538)
     trip = distinct((src * span + (port + 1)) * n + dst)  # distinct (caller, port, server)
@@ -184,6 +85,12 @@ def graph_facts(
     return _GraphFacts(dependants, rank_pct, alternative)
 
 
+def max_rank(values: FloatArray) -> npt.NDArray[np.intp]:
+    """1-based ranks, ties taking the highest rank of their group (``rankdata(method="max")``):
+    how many values are at most each one."""
+    return np.searchsorted(np.sort(values), values, side="right")
+
+
 def score_debt(
     graph: EstateGraph,
     support: tuple[AssetSupport, ...],
@@ -194,7 +101,7 @@ def score_debt(
     backend: str = "igraph",
 ) -> tuple[AssetDebt, ...]:
     """Debt per asset (sorted by id). ``infrastructure``: hub ids whose calls are not dependants;
-    ``backend``: igraph (scipy PageRank) or networkx (the reference)."""
+    ``backend``: igraph (numpy PageRank) or networkx (the reference)."""
     facts = graph_facts(graph, infrastructure, backend)
     scorer = _Scorer(settings, today)
     dependants = facts.dependants.tolist()

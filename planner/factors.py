@@ -1,7 +1,7 @@
 """Debt factor values: each fact about an asset as ``(value in [0, 1], evidence)``.
 
-The weights and scales come from :class:`planner.debt.DebtSettings`; :mod:`planner.debt` turns
-the values into weighted, explained factors.
+The weights and scales come from :class:`planner.debt_settings.DebtSettings`;
+:mod:`planner.debt` turns the values into weighted, explained factors.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from planner.model import AssetInput
 from planner.support import AssetSupport
 
 if TYPE_CHECKING:
-    from planner.debt import DebtSettings
+    from planner.debt_settings import DebtSettings
 
 
 def count(number: int, noun: str) -> str:

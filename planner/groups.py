@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import AfterValidator, Field
 
-from planner.fields import Reader, finish
+from planner.fields import Note, Number, Strict, Text, one_of, validated
 from planner.graphcore import BACKENDS, EstateGraph, distinct, partition, undirected
 from planner.hubs import Hubs
-from planner.links import LinkRules, classify_links
+from planner.links import LinkRules, LinkRulesFile, classify_links
 from planner.movegroup import (
     LANDING_ZONE,
     GroupLink,
@@ -55,31 +56,30 @@ class GroupSettings:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> GroupSettings:
-        problems: list[str] = []
-        out = cls.read(Reader(data, "groups", problems))
-        finish(problems)
-        return out
+        return validated(GroupSettingsFile, data, ("groups",)).build()
 
-    @classmethod
-    def read(cls, r: Reader) -> GroupSettings:
-        r.allow(
-            "resolution",
-            "seed",
-            "max_group_size",
-            "degree_percentile",
-            "follow_share",
-            "backend",
-            "links",
-            "notes",
-        )
-        return cls(
-            resolution=r.number("resolution", 0.02, minimum=1e-6),
-            seed=r.integer("seed", 1, minimum=0),
-            max_group_size=r.integer("max_group_size", 150, minimum=1),
-            degree_percentile=r.number("degree_percentile", 99.0, minimum=0, maximum=100),
-            follow_share=r.number("follow_share", 0.6, minimum=0, maximum=1),
-            backend=r.text("backend", "igraph", choices=BACKENDS),
-            links=LinkRules.read(r.section("links")),
+
+class GroupSettingsFile(Strict):
+    """``config/planner/groups.yaml``."""
+
+    resolution: Number = Field(0.02, ge=1e-6)
+    seed: int = Field(1, ge=0)
+    max_group_size: int = Field(150, ge=1)
+    degree_percentile: Number = Field(99.0, ge=0, le=100)
+    follow_share: Number = Field(0.6, ge=0, le=1)
+    backend: Annotated[Text, AfterValidator(one_of(BACKENDS))] = "igraph"
+    links: LinkRulesFile = Field(default_factory=LinkRulesFile)
+    notes: Note = None
+
+    def build(self) -> GroupSettings:
+        return GroupSettings(
+            resolution=self.resolution,
+            seed=self.seed,
+            max_group_size=self.max_group_size,
+            degree_percentile=self.degree_percentile,
+            follow_share=self.follow_share,
+            backend=self.backend,
+            links=self.links.build(),
         )
 
 

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 
-from planner.fields import Reader, finish
+from planner.fields import Note, Number, Pattern, Strict, Texts, validated
 from planner.graphcore import EstateGraph, distinct
 
 
@@ -43,44 +44,46 @@ class HubRules:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> HubRules:
-        problems: list[str] = []
-        out = cls.read(Reader(data, "hubs", problems))
-        finish(problems)
-        return out
+        return validated(HubRulesFile, data, ("hubs",)).build()
 
-    @classmethod
-    def read(cls, reader: Reader) -> HubRules:
-        reader.allow(
-            "roles",
-            "min_peers",
-            "name_min_peers",
-            "degree_mad_factor",
-            "degree_floor",
-            "include",
-            "exclude",
-            "notes",
-        )
-        roles = []
-        section = reader.section("roles")
-        for name, _ in section.entries():
-            role = section.section(name)
-            role.allow("inbound_ports", "outbound_ports", "names", "notes")
-            roles.append(
-                HubRole(
-                    name=name,
-                    inbound_ports=frozenset(role.integers("inbound_ports")),
-                    outbound_ports=frozenset(role.integers("outbound_ports")),
-                    names=role.pattern("names"),
-                )
+
+class HubRoleFile(Strict):
+    inbound_ports: list[int] = Field(default_factory=list)
+    outbound_ports: list[int] = Field(default_factory=list)
+    names: Pattern | None = None
+    notes: Note = None
+
+
+class HubRulesFile(Strict):
+    """``config/planner/hubs.yaml``."""
+
+    roles: dict[str, HubRoleFile] = {}
+    min_peers: int = Field(5, ge=1)
+    name_min_peers: int = Field(1, ge=0)
+    degree_mad_factor: Number = Field(50.0, ge=0)
+    degree_floor: int = Field(50, ge=1)
+    include: Texts = ()
+    exclude: Texts = ()
+    notes: Note = None
+
+    def build(self) -> HubRules:
+        roles = (
+            HubRole(
+                name=name,
+                inbound_ports=frozenset(role.inbound_ports),
+                outbound_ports=frozenset(role.outbound_ports),
+                names=role.names,
             )
-        return cls(
+            for name, role in sorted(self.roles.items())
+        )
+        return HubRules(
             roles=tuple(roles),
-            min_peers=reader.integer("min_peers", 5, minimum=1),
-            name_min_peers=reader.integer("name_min_peers", 1, minimum=0),
-            degree_mad_factor=reader.number("degree_mad_factor", 50.0, minimum=0),
-            degree_floor=reader.integer("degree_floor", 50, minimum=1),
-            include=frozenset(reader.texts("include")),
-            exclude=frozenset(reader.texts("exclude")),
+            min_peers=self.min_peers,
+            name_min_peers=self.name_min_peers,
+            degree_mad_factor=self.degree_mad_factor,
+            degree_floor=self.degree_floor,
+            include=frozenset(self.include),
+            exclude=frozenset(self.exclude),
         )
 
 

@@ -15,7 +15,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from planner.columns import (
+from planner.errors import EstateError, ImportFormatError
+from planner.import_columns import (
     ASSET_ALIASES,
     DEPENDENCY_ALIASES,
     DISK_N,
@@ -24,7 +25,6 @@ from planner.columns import (
     key_of,
     to_float,
 )
-from planner.errors import EstateError, ImportFormatError
 from planner.model import (
     CRITICALITY_LABELS,
     DEPENDENCY_KINDS,

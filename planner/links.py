@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import AfterValidator, Field, model_validator
 
-from planner.fields import Reader, finish
+from planner.fields import Note, Number, Strict, Text, one_of, validated
 from planner.graphcore import KIND_CODES, EstateGraph
 
 REASONS = (
@@ -46,33 +47,35 @@ class LinkRules:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> LinkRules:
-        problems: list[str] = []
-        out = cls.read(Reader(data, "links", problems))
-        finish(problems)
-        return out
+        return validated(LinkRulesFile, data, ("links",)).build()
 
-    @classmethod
-    def read(cls, r: Reader) -> LinkRules:
-        r.allow(
-            "hard_ports",
-            "soft_ports",
-            "chatty_count",
-            "default",
-            "hard_weight",
-            "soft_weight",
-            "notes",
-        )
-        hard, soft = frozenset(r.integers("hard_ports")), frozenset(r.integers("soft_ports"))
-        both = sorted(hard & soft)
+
+class LinkRulesFile(Strict):
+    """``groups.links`` in ``config/planner/groups.yaml``."""
+
+    hard_ports: list[int] = Field(default_factory=list)
+    soft_ports: list[int] = Field(default_factory=list)
+    chatty_count: int = Field(0, ge=0)
+    default: Annotated[Text, AfterValidator(one_of(("hard", "soft")))] = "soft"
+    hard_weight: Number = Field(2.0, ge=0)
+    soft_weight: Number = Field(1.0, ge=0)
+    notes: Note = None
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> LinkRulesFile:
+        both = sorted(set(self.hard_ports) & set(self.soft_ports))
         if both:
-            r.problem(f"links: ports {both} are listed as both hard and soft")
-        return cls(
-            hard_ports=hard,
-            soft_ports=soft,
-            chatty_count=r.integer("chatty_count", 0, minimum=0),
-            default=r.text("default", "soft", choices=("hard", "soft")),
-            hard_weight=r.number("hard_weight", 2.0, minimum=0),
-            soft_weight=r.number("soft_weight", 1.0, minimum=0),
+            raise ValueError(f"ports {both} are listed as both hard and soft")
+        return self
+
+    def build(self) -> LinkRules:
+        return LinkRules(
+            hard_ports=frozenset(self.hard_ports),
+            soft_ports=frozenset(self.soft_ports),
+            chatty_count=self.chatty_count,
+            default=self.default,
+            hard_weight=self.hard_weight,
+            soft_weight=self.soft_weight,
         )
 
 

@@ -19,9 +19,11 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from planner.fields import Reader, finish
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+
+from planner.fields import Note, Pattern, Strict, Text, Texts, one_of, validated
 from planner.model import DEVICE_CLASSES
 
 COMPONENTS = ("os", "software")
@@ -77,56 +79,7 @@ class MatchingRules:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> MatchingRules:
-        problems: list[str] = []
-        out = cls.read(Reader(data, "matching", problems))
-        finish(problems)
-        return out
-
-    @classmethod
-    def read(cls, reader: Reader) -> MatchingRules:
-        reader.allow("rules", "source", "notes")
-        rules: list[MatchRule] = []
-        for item in reader.items("rules"):
-            item.allow("product", "component", "name", "cycles", "classes", "exclude_classes")
-            product = item.text("product")
-            component = item.text("component", "os", choices=COMPONENTS)
-            name = item.pattern("name")
-            if name is None:
-                item.problem(f"{item.key('name')}: required pattern is missing")
-                continue
-            for key in ("classes", "exclude_classes"):
-                for klass in item.texts(key):
-                    if klass not in DEVICE_CLASSES:
-                        item.problem(f"{item.key(key)}: {klass!r} is not a device class")
-            cycles: list[CyclePattern] = []
-            for cyc in item.items("cycles"):
-                cyc.allow("pattern", "cycle")
-                pattern = cyc.pattern("pattern")
-                cycle = cyc.text("cycle")
-                if pattern is None:
-                    cyc.problem(f"{cyc.key('pattern')}: required pattern is missing")
-                    continue
-                missing = [f for f in _fields(cycle) if f not in pattern.groupindex]
-                if missing:
-                    cyc.problem(
-                        f"{cyc.key('cycle')}: template uses {', '.join(missing)} "
-                        "which the pattern does not capture as a named group"
-                    )
-                    continue
-                cycles.append(CyclePattern(pattern, cycle))
-            if not cycles:
-                item.problem(f"{item.key('cycles')}: at least one cycle pattern is needed")
-            rules.append(
-                MatchRule(
-                    product=product,
-                    component=component,
-                    name=name,
-                    cycles=tuple(cycles),
-                    classes=frozenset(item.texts("classes")),
-                    exclude_classes=frozenset(item.texts("exclude_classes")),
-                )
-            )
-        return cls(tuple(rules))
+        return validated(MatchingFile, data, ("matching",)).build()
 
     def products(self) -> tuple[str, ...]:
         """Product names the rules can produce: what a lifecycle sync should fetch."""
@@ -174,6 +127,63 @@ class MatchingRules:
                 return found
             best = best or found
         return best
+
+
+DeviceClasses = Annotated[Texts, AfterValidator(one_of(DEVICE_CLASSES, "a device class"))]
+
+
+class CycleFile(Strict):
+    pattern: Pattern
+    cycle: Text
+
+    @field_validator("cycle")
+    @classmethod
+    def _captured(cls, cycle: str, info: ValidationInfo) -> str:
+        pattern = info.data.get("pattern")
+        missing = [f for f in _fields(cycle) if pattern is not None and f not in pattern.groupindex]
+        if missing:
+            raise ValueError(
+                f"template uses {', '.join(missing)} which the pattern does not capture as a "
+                "named group"
+            )
+        return cycle
+
+
+class MatchRuleFile(Strict):
+    product: Text
+    component: Annotated[Text, AfterValidator(one_of(COMPONENTS))] = "os"
+    name: Pattern
+    cycles: list[CycleFile] = Field([], validate_default=True)
+    classes: DeviceClasses = ()
+    exclude_classes: DeviceClasses = ()
+
+    @field_validator("cycles")
+    @classmethod
+    def _some(cls, cycles: list[CycleFile]) -> list[CycleFile]:
+        if not cycles:
+            raise ValueError("at least one cycle pattern is needed")
+        return cycles
+
+    def build(self) -> MatchRule:
+        return MatchRule(
+            product=self.product,
+            component=self.component,
+            name=self.name,
+            cycles=tuple(CyclePattern(c.pattern, c.cycle) for c in self.cycles),
+            classes=frozenset(self.classes),
+            exclude_classes=frozenset(self.exclude_classes),
+        )
+
+
+class MatchingFile(Strict):
+    """``config/lifecycle/matching.yaml``."""
+
+    rules: list[MatchRuleFile] = Field(default_factory=list)
+    source: Note = None
+    notes: Note = None
+
+    def build(self) -> MatchingRules:
+        return MatchingRules(tuple(rule.build() for rule in self.rules))
 
 
 def _fields(template: str) -> list[str]:

@@ -14,34 +14,31 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from planner.debt import FACTORS, AssetDebt
-from planner.fields import Reader, finish
+from planner.debt import AssetDebt
+from planner.debt_settings import FACTORS
+from planner.fields import (
+    Loc,
+    Note,
+    Pattern,
+    Strict,
+    Text,
+    Texts,
+    known,
+    one_of,
+    raise_problems,
+    validated,
+)
 from planner.graphcore import EstateGraph
 from planner.lifecycle import STATUSES, UNKNOWN
 from planner.model import DEVICE_CLASSES, ENVIRONMENTS, AssetInput
 from planner.support import AssetSupport
 
 STRATEGIES = ("retire", "retain", "rehost", "relocate", "replatform", "repurchase", "refactor")
-CONDITIONS = (
-    "device_class",
-    "not_device_class",
-    "os_status",
-    "status",
-    "idle_days_at_least",
-    "dependants_at_most",
-    "role",
-    "architecture",
-    "not_architecture",
-    "virtual",
-    "environment",
-    "tags_any",
-    "os_name",
-    "external",
-)
 _ARCH = (
     (re.compile(r"x86|amd64|i[3-6]86|intel|x64", re.I), "x86"),
     (re.compile(r"arm|aarch64", re.I), "arm"),
@@ -82,55 +79,7 @@ class StrategyRules:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> StrategyRules:
-        problems: list[str] = []
-        out = cls.read(Reader(data, "strategy", problems))
-        finish(problems)
-        return out
-
-    @classmethod
-    def read(cls, r: Reader) -> StrategyRules:
-        r.allow("rules", "roles", "precedence", "retires", "notes")
-        roles = []
-        section = r.section("roles")
-        for name, _ in section.entries():
-            body = section.section(name)
-            body.allow("ports", "software")
-            roles.append(Role(name, frozenset(body.integers("ports")), body.pattern("software")))
-        role_names = {x.name for x in roles}
-        rules = []
-        for item in r.items("rules"):
-            item.allow("name", "strategy", "when", "reason")
-            when = item.section("when")
-            when.allow(*CONDITIONS)
-            cond: dict[str, Any] = {}
-            for key, value in when.entries():
-                cond[key] = _condition(when, key, value, role_names)
-            rules.append(
-                StrategyRule(
-                    item.text("name"),
-                    item.text("strategy", choices=STRATEGIES),
-                    cond,
-                    item.text("reason"),
-                )
-            )
-        if not rules or rules[-1].when:
-            r.problem("strategy.rules: the last rule must have no conditions (the default)")
-        precedence = r.texts("precedence", STRATEGIES)
-        if sorted(precedence) != sorted(STRATEGIES):
-            r.problem(f"strategy.precedence: must list each of {', '.join(STRATEGIES)} once")
-        retires: dict[str, frozenset[str]] = {}
-        rsec = r.section("retires")
-        for name, _ in rsec.entries():
-            if name not in STRATEGIES:
-                rsec.problem(f"{rsec.key(name)}: unknown strategy")
-            factors = rsec.texts(name)
-            if factors == ("all",):
-                factors = FACTORS
-            for factor in factors:
-                if factor not in FACTORS:
-                    rsec.problem(f"{rsec.key(name)}: {factor!r} is not a debt factor")
-            retires[name] = frozenset(factors)
-        return cls(tuple(rules), tuple(roles), precedence, retires)
+        return validated(StrategyFile, data, ("strategy",)).build()
 
     def debt_retired(self, strategy: str, debt: AssetDebt) -> float:
         """Debt points the strategy pays off: the points of the factors it retires."""
@@ -138,30 +87,115 @@ class StrategyRules:
         return round(sum(f.points for f in debt.factors if f.name in paid), 2)
 
 
-def _condition(when: Reader, key: str, value: Any, roles: set[str]) -> Any:
-    vocab: dict[str, Sequence[str]] = {
-        "device_class": DEVICE_CLASSES,
-        "not_device_class": DEVICE_CLASSES,
-        "os_status": STATUSES,
-        "status": STATUSES,
-        "environment": ENVIRONMENTS,
-        "role": sorted(roles),
-        "architecture": ("x86", "arm", "sparc", "power", "s390", "unknown"),
-        "not_architecture": ("x86", "arm", "sparc", "power", "s390", "unknown"),
-    }
-    if key in vocab:
-        items = when.texts(key)
-        for item in items:
-            if item not in vocab[key]:
-                when.problem(f"{when.key(key)}: {item!r} is not one of {', '.join(vocab[key])}")
-        return frozenset(items)
-    if key in ("idle_days_at_least", "dependants_at_most"):
-        return when.integer(key, minimum=0)
-    if key in ("virtual", "external"):
-        return when.boolean(key, False)
-    if key == "tags_any":
-        return frozenset(t.lower() for t in when.texts(key))
-    return when.pattern(key)  # os_name
+ARCHITECTURES = ("x86", "arm", "sparc", "power", "s390", "unknown")
+DeviceClasses = Annotated[Texts, AfterValidator(one_of(DEVICE_CLASSES))]
+Statuses = Annotated[Texts, AfterValidator(one_of(STATUSES))]
+Architectures = Annotated[Texts, AfterValidator(one_of(ARCHITECTURES))]
+
+
+class WhenFile(Strict):
+    """The conditions of a rule (see the module notes); all must hold."""
+
+    device_class: DeviceClasses | None = None
+    not_device_class: DeviceClasses | None = None
+    os_status: Statuses | None = None
+    status: Statuses | None = None
+    idle_days_at_least: int | None = Field(None, ge=0)
+    dependants_at_most: int | None = Field(None, ge=0)
+    role: Texts | None = None  # checked against the roles defined beside the rules
+    architecture: Architectures | None = None
+    not_architecture: Architectures | None = None
+    virtual: bool | None = None
+    environment: Annotated[Texts, AfterValidator(one_of(ENVIRONMENTS))] | None = None
+    tags_any: Texts | None = None
+    os_name: Pattern | None = None
+    external: bool | None = None
+
+    def conditions(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in sorted(self.model_fields_set):
+            value = getattr(self, key)
+            if key == "tags_any":
+                value = frozenset(t.lower() for t in value)
+            elif isinstance(value, tuple):
+                value = frozenset(value)
+            out[key] = value
+        return out
+
+
+CONDITIONS = tuple(WhenFile.model_fields)  # what a rule's ``when`` may test
+
+
+class RuleFile(Strict):
+    name: Text
+    strategy: Annotated[Text, AfterValidator(one_of(STRATEGIES))]
+    when: WhenFile = Field(default_factory=WhenFile)
+    reason: Text
+
+
+class RoleFile(Strict):
+    ports: list[int] = Field(default_factory=list)
+    software: Pattern | None = None
+
+
+class StrategyFile(Strict):
+    """``config/planner/strategy.yaml``."""
+
+    roles: dict[str, RoleFile] = {}
+    rules: list[RuleFile] = Field([], validate_default=True)
+    precedence: Texts = STRATEGIES
+    retires: dict[Annotated[str, known(STRATEGIES, "strategy")], Texts] = {}
+    notes: Note = None
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, rules: list[RuleFile], info: ValidationInfo) -> list[RuleFile]:
+        problems: list[tuple[Loc, str]] = []
+        if not rules or rules[-1].when.model_fields_set:
+            problems.append(((), "the last rule must have no conditions (the default)"))
+        roles = info.data.get("roles")
+        if roles is not None:  # else the roles have problems of their own
+            defined = ", ".join(sorted(roles)) or "none"
+            problems.extend(
+                ((i, "when", "role"), f"no role named {role!r} (strategy.roles: {defined})")
+                for i, rule in enumerate(rules)
+                for role in rule.when.role or ()
+                if role not in roles
+            )
+        raise_problems(problems)
+        return rules
+
+    @field_validator("precedence")
+    @classmethod
+    def _each_once(cls, precedence: tuple[str, ...]) -> tuple[str, ...]:
+        if sorted(precedence) != sorted(STRATEGIES):
+            raise ValueError(f"must list each of {', '.join(STRATEGIES)} once")
+        return precedence
+
+    @field_validator("retires")
+    @classmethod
+    def _factors(cls, retires: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        raise_problems(
+            ((name,), f"{factor!r} is not a debt factor")
+            for name, factors in retires.items()
+            for factor in factors
+            if factor not in FACTORS and factors != ("all",)
+        )
+        return retires
+
+    def build(self) -> StrategyRules:
+        roles = tuple(
+            Role(name, frozenset(role.ports), role.software)
+            for name, role in sorted(self.roles.items())
+        )
+        rules = tuple(
+            StrategyRule(r.name, r.strategy, r.when.conditions(), r.reason) for r in self.rules
+        )
+        retires = {
+            name: frozenset(FACTORS if factors == ("all",) else factors)
+            for name, factors in sorted(self.retires.items())
+        }
+        return StrategyRules(rules, roles, self.precedence, retires)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from planner.fields import Reader, finish
+from pydantic import Field, model_validator
+
+from planner.fields import Day, Note, OptionalText, Strict, Text, validated
 from planner.lifecycle import (
     EOL,
     EXTENDED,
@@ -43,48 +45,43 @@ class HardwareOverride:
     manufactured: date | None = None
 
 
+class HardwareOverrideFile(Strict):
+    model: OptionalText = None
+    serial: OptionalText = None
+    vendor: OptionalText = None
+    end_of_sale: Day | None = None
+    end_of_support: Day | None = None
+    warranty_until: Day | None = None
+    manufactured: Day | None = None
+    source: Text = "user override"
+
+    @model_validator(mode="after")
+    def _identified(self) -> HardwareOverrideFile:
+        if not self.model and not self.serial:
+            raise ValueError("needs a 'model' (glob) or a 'serial'")
+        return self
+
+    def build(self) -> HardwareOverride:
+        return HardwareOverride(**self.model_dump())
+
+
+class HardwareFile(Strict):
+    """``config/lifecycle/hardware.yaml``."""
+
+    hardware: list[HardwareOverrideFile] = Field(default_factory=list)
+    notes: Note = None
+
+    def build(self) -> HardwareOverrides:
+        return HardwareOverrides(tuple(entry.build() for entry in self.hardware))
+
+
 @dataclass(frozen=True, slots=True)
 class HardwareOverrides:
     entries: tuple[HardwareOverride, ...] = ()
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> HardwareOverrides:
-        problems: list[str] = []
-        out = cls.read(Reader(data, "hardware", problems))
-        finish(problems)
-        return out
-
-    @classmethod
-    def read(cls, reader: Reader) -> HardwareOverrides:
-        reader.allow("hardware", "notes")
-        entries = []
-        for item in reader.items("hardware"):
-            item.allow(
-                "model",
-                "serial",
-                "vendor",
-                "end_of_sale",
-                "end_of_support",
-                "warranty_until",
-                "manufactured",
-                "source",
-            )
-            model, serial = item.optional_text("model"), item.optional_text("serial")
-            if not model and not serial:
-                item.problem(f"{item.path}: needs a 'model' (glob) or a 'serial'")
-            entries.append(
-                HardwareOverride(
-                    source=item.text("source", "user override"),
-                    model=model,
-                    serial=serial,
-                    vendor=item.optional_text("vendor"),
-                    end_of_sale=item.day("end_of_sale"),
-                    end_of_support=item.day("end_of_support"),
-                    warranty_until=item.day("warranty_until"),
-                    manufactured=item.day("manufactured"),
-                )
-            )
-        return cls(tuple(entries))
+        return validated(HardwareFile, data, ("hardware",)).build()
 
     def lookup(self, asset: AssetInput) -> HardwareFacts | None:
         """Serial entries first, then the first model glob that matches; fields merge."""

@@ -17,11 +17,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from planner.dates import FreezeWindow, first_clear, next_monday
+from pydantic import Field, field_validator
+
+from planner.dates import FreezeWindow, FreezeWindowFile, first_clear, next_monday
 from planner.errors import ScheduleError
-from planner.fields import Reader, finish
+from planner.fields import Note, Number, Strict, every_key, known, validated
 from planner.movegroup import LANDING_ZONE, MoveGroup, MoveGroups
 from planner.strategy import STRATEGIES
 
@@ -47,75 +49,89 @@ class WaveSettings:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> WaveSettings:
-        problems: list[str] = []
-        out = cls.read(Reader(data, "waves", problems))
-        finish(problems)
-        return out
-
-    @classmethod
-    def read(cls, r: Reader) -> WaveSettings:
-        r.allow(
-            "start_lead_days",
-            "landing_zone_weeks",
-            "wave_weeks",
-            "gap_days",
-            "ramp",
-            "max_assets",
-            "max_risk",
-            "team_days_per_week",
-            "group_overhead_days",
-            "effort_days",
-            "pilot",
-            "risk",
-            "separate_production",
-            "freeze_windows",
-            "notes",
-        )
-        effort = r.numbers("effort_days")
-        for name in STRATEGIES:
-            if name not in effort:
-                r.problem(f"waves.effort_days.{name}: missing (days of work per asset)")
-        pilot, risk = r.section("pilot"), r.section("risk")
-        pilot.allow("max_assets", "max_risk", "max_links")
-        risk.allow("weights", "coupling_ref", "size_ref")
-        risk_weights = risk.numbers("weights")
-        for key in sorted(set(risk_weights) - {"criticality", "production", "coupling", "size"}):
-            risk.problem(
-                f"waves.risk.weights.{key}: unknown (criticality, production, coupling, size)"
-            )
-        if sum(risk_weights.values()) > 100:
-            risk.problem(
-                "waves.risk.weights: their sum must not exceed 100 (a group's risk is 0-100)"
-            )
-        risk_weights["coupling_ref"] = risk.number("coupling_ref", 10.0, minimum=1)
-        risk_weights["size_ref"] = risk.number("size_ref", 50.0, minimum=1)
-        ramp = r.integers("ramp", (10, 25, 50, 100))
-        if not ramp or min(ramp) < 1:
-            r.problem("waves.ramp: needs at least one limit, each 1 or more")
-        max_risk = r.number("max_risk", 300.0, minimum=100.0)
-        windows = tuple(w for w in (FreezeWindow.read(x) for x in r.items("freeze_windows")) if w)
-        return cls(
-            start_lead_days=r.integer("start_lead_days", 28, minimum=0),
-            landing_zone_weeks=r.integer("landing_zone_weeks", 8, minimum=1),
-            wave_weeks=r.integer("wave_weeks", 6, minimum=1),
-            gap_days=r.integer("gap_days", 7, minimum=0),
-            ramp=ramp or (1,),
-            max_assets=r.integer("max_assets", 100, minimum=1),
-            max_risk=max_risk,
-            team_days_per_week=r.number("team_days_per_week", 10.0, minimum=0.1),
-            group_overhead_days=r.number("group_overhead_days", 2.0, minimum=0),
-            effort_days=effort,
-            pilot_max_assets=pilot.integer("max_assets", 10, minimum=1),
-            pilot_max_risk=pilot.number("max_risk", 40.0, minimum=0),
-            pilot_max_links=pilot.integer("max_links", 2, minimum=0),
-            risk_weights=risk_weights,
-            separate_production=r.boolean("separate_production", True),
-            freeze_windows=windows,
-        )
+        return validated(WavesFile, data, ("waves",)).build()
 
     def asset_limit(self, number: int) -> int:
         step = self.ramp[min(number, len(self.ramp)) - 1]
         return min(step, self.max_assets)
+
+
+RISK_FACTORS = ("criticality", "production", "coupling", "size")
+
+
+class PilotFile(Strict):
+    max_assets: int = Field(10, ge=1)
+    max_risk: Number = Field(40.0, ge=0)
+    max_links: int = Field(2, ge=0)
+
+
+class RiskFile(Strict):
+    weights: dict[Annotated[str, known(RISK_FACTORS, "risk factor")], Number] = {}
+    coupling_ref: Number = Field(10.0, ge=1)  # links to other groups at full coupling weight
+    size_ref: Number = Field(50.0, ge=1)  # assets at full size weight
+
+    @field_validator("weights")
+    @classmethod
+    def _at_most_100(cls, weights: dict[str, float]) -> dict[str, float]:
+        if sum(weights.values()) > 100:
+            raise ValueError("their sum must not exceed 100 (a group's risk is 0-100)")
+        return weights
+
+
+class WavesFile(Strict):
+    """``config/planner/waves.yaml``."""
+
+    start_lead_days: int = Field(28, ge=0)
+    landing_zone_weeks: int = Field(8, ge=1)
+    wave_weeks: int = Field(6, ge=1)
+    gap_days: int = Field(7, ge=0)
+    ramp: list[int] = Field([10, 25, 50, 100])
+    max_assets: int = Field(100, ge=1)
+    max_risk: Number = Field(300.0, ge=100.0)
+    team_days_per_week: Number = Field(10.0, ge=0.1)
+    group_overhead_days: Number = Field(2.0, ge=0)
+    effort_days: dict[str, Number] = Field({}, validate_default=True)
+    pilot: PilotFile = Field(default_factory=PilotFile)
+    risk: RiskFile = Field(default_factory=RiskFile)
+    separate_production: bool = True
+    freeze_windows: list[FreezeWindowFile] = Field(default_factory=list)
+    notes: Note = None
+
+    @field_validator("ramp")
+    @classmethod
+    def _ramp(cls, ramp: list[int]) -> list[int]:
+        if not ramp or min(ramp) < 1:
+            raise ValueError("needs at least one limit, each 1 or more")
+        return ramp
+
+    @field_validator("effort_days")
+    @classmethod
+    def _every_strategy(cls, effort: dict[str, float]) -> dict[str, float]:
+        every_key(effort, STRATEGIES, "strategy", "days of work per asset")
+        return effort
+
+    def build(self) -> WaveSettings:
+        risk_weights = dict(self.risk.weights)
+        risk_weights["coupling_ref"] = self.risk.coupling_ref
+        risk_weights["size_ref"] = self.risk.size_ref
+        return WaveSettings(
+            start_lead_days=self.start_lead_days,
+            landing_zone_weeks=self.landing_zone_weeks,
+            wave_weeks=self.wave_weeks,
+            gap_days=self.gap_days,
+            ramp=tuple(self.ramp),
+            max_assets=self.max_assets,
+            max_risk=self.max_risk,
+            team_days_per_week=self.team_days_per_week,
+            group_overhead_days=self.group_overhead_days,
+            effort_days=dict(self.effort_days),
+            pilot_max_assets=self.pilot.max_assets,
+            pilot_max_risk=self.pilot.max_risk,
+            pilot_max_links=self.pilot.max_links,
+            risk_weights=risk_weights,
+            separate_production=self.separate_production,
+            freeze_windows=tuple(w.build() for w in self.freeze_windows),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,22 +59,31 @@ def read_yaml(path: Path) -> Any:
 
 
 def load_planner_settings(overrides: Path | None = None) -> planner.Settings:
-    """The shipped YAML under config/, with a user's overrides deep-merged on top."""
-    data: dict[str, Any] = {}
+    """The shipped YAML under config/, with a user's overrides deep-merged on top; a problem
+    names the file that gave the key it is about."""
+    layers: list[tuple[str, dict[str, Any]]] = []
     for section, parts in planner.SETTINGS_FILES.items():
         path = data_path(*parts)
         if section == "hardware" and not path.exists():
             continue
-        data[section] = read_yaml(path)
+        layers.append((_shown(path), {section: read_yaml(path)}))
     if overrides is not None:
         extra = read_yaml(overrides) or {}
         if not isinstance(extra, dict):
             raise ConfigError([f"{overrides}: expected a mapping of planner sections"])
-        data = planner.merge(data, extra)
+        layers.append((str(overrides), extra))
     try:
-        return planner.Settings.from_mapping(data, source="planner settings")
+        return planner.Settings.from_layers(layers)
     except planner.SettingsError as exc:
-        raise ConfigError([str(exc)]) from None
+        raise ConfigError(exc.problems, "planner settings") from None
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it lies inside it (config/planner/...)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (OSError, ValueError):
+        return str(path)
 
 
 def load_lifecycle(store: Store | None = None) -> planner.Lifecycle:

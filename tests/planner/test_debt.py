@@ -20,7 +20,7 @@ from planner import (
     index_estate,
     score_debt,
 )
-from planner.debt import FACTORS
+from planner.debt_settings import FACTORS
 from tests.planner.conftest import TODAY
 
 

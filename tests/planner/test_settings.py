@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from planner import SETTINGS_FILES, Settings, SettingsError
-from planner.settings import merge
+from planner.settings import SettingsFile, merge
 from tests.planner.conftest import CONFIG
 
 
@@ -52,3 +55,95 @@ def test_merge_is_deep_and_leaves_inputs_alone() -> None:
     over = {"a": {"b": 2}, "e": 3}
     assert merge(base, over) == {"a": {"b": 2, "c": [1]}, "d": 1, "e": 3}
     assert base == {"a": {"b": 1, "c": [1]}, "d": 1}
+
+
+def layers_of(config: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The shipped files as the agent hands them over: one layer per file, named by its path."""
+    return [
+        (f"config/{'/'.join(parts)}", {name: yaml.safe_load(config.joinpath(*parts).read_text())})
+        for name, parts in SETTINGS_FILES.items()
+    ]
+
+
+def test_a_problem_names_the_file_and_the_key(tmp_path: Path) -> None:
+    shutil.copytree(CONFIG, tmp_path / "config")
+    waves = tmp_path / "config" / "planner" / "waves.yaml"
+    text = waves.read_text()
+    assert "\nwave_weeks: 6" in text and "\nmax_assets: 100" in text
+    waves.write_text(
+        text.replace("\nwave_weeks: 6", "\nwave_weeks: 0").replace(  # a bad value
+            "\nmax_assets: 100", "\nmax_asset: 100"
+        )  # an unknown key (a typo)
+    )
+    with pytest.raises(SettingsError) as err:
+        Settings.from_layers(layers_of(tmp_path / "config"))
+    assert err.value.problems == [
+        "config/planner/waves.yaml: waves.wave_weeks: must be at least 1, got 0",
+        "config/planner/waves.yaml: waves.max_asset: unknown key (expected one of "
+        "start_lead_days, landing_zone_weeks, wave_weeks, gap_days, ramp, max_assets, max_risk, "
+        "team_days_per_week, group_overhead_days, effort_days, pilot, risk, separate_production, "
+        "freeze_windows, notes)",
+    ]
+    assert str(err.value).startswith("2 problems in planner settings\n  - config/planner/waves")
+
+
+def test_a_problem_names_the_override_that_gave_the_key() -> None:
+    layers = [
+        *layers_of(CONFIG),
+        (
+            "site.yaml",
+            {
+                "waves": {"pilot": {"max_risk": -1}, "freeze_windows": [{"from": "12-18"}]},
+                "debt": {"weights": {"os_support": True}},
+                "groups": {"links": {"default": "firm"}},
+                "costs": {"cloud": {"sizes": [{"name": "tiny", "vcpu": 0}]}},
+                "colour": "blue",
+            },
+        ),
+    ]
+    with pytest.raises(SettingsError) as err:
+        Settings.from_layers(layers)
+    assert err.value.problems == [
+        "site.yaml: debt.weights.os_support: must be a number, got True",
+        "site.yaml: groups.links.default: 'firm' is not one of hard, soft",
+        "site.yaml: waves.pilot.max_risk: must be at least 0, got -1",
+        "site.yaml: waves.freeze_windows[0].to: required key is missing",
+        "site.yaml: costs.cloud.sizes[0].vcpu: must be at least 1, got 0",
+        "site.yaml: costs.cloud.sizes[0].memory_gib: required key is missing",
+        "site.yaml: costs.cloud.sizes[0].linux_per_hour: required key is missing",
+        "site.yaml: costs.cloud.sizes[0].windows_per_hour: required key is missing",
+        "site.yaml: colour: unknown key (expected one of debt, strategy, hubs, groups, waves, "
+        "costs, matching, hardware)",
+    ]
+    # a key in a section the override also sets stays the shipped file's
+    shipped = layers_of(CONFIG)
+    shipped[4] = (shipped[4][0], merge(shipped[4][1], {"waves": {"gap_days": -1}}))
+    with pytest.raises(SettingsError) as err:
+        Settings.from_layers([*shipped, ("site.yaml", {"waves": {"pilot": {"max_risk": 10}}})])
+    assert err.value.problems == [
+        "config/planner/waves.yaml: waves.gap_days: must be at least 0, got -1"
+    ]
+    good = Settings.from_layers([*layers_of(CONFIG), ("site.yaml", {"waves": {"gap_days": 14}})])
+    assert good.waves.gap_days == 14 and good.waves.wave_weeks == 6
+
+
+def test_values_are_not_coerced_and_empty_keys_take_defaults(mappings: dict[str, Any]) -> None:
+    loose = merge(
+        mappings,
+        {"groups": {"seed": "7", "max_group_size": 5.0}, "waves": {"separate_production": 1}},
+    )
+    with pytest.raises(SettingsError) as err:
+        Settings.from_mapping(loose)
+    assert err.value.problems == [
+        "groups.seed: must be a whole number, got '7'",
+        "groups.max_group_size: must be a whole number, got 5.0",
+        "waves.separate_production: must be true or false, got 1",
+    ]
+    empty = merge(mappings, {"waves": {"gap_days": None, "pilot": None}, "hardware": None})
+    settings = Settings.from_mapping(empty)
+    assert settings.waves.gap_days == 7 and settings.waves.pilot_max_assets == 10
+    assert settings.hardware.entries == ()
+
+
+def test_every_settings_file_has_a_model() -> None:
+    assert list(SettingsFile.model_fields) == list(SETTINGS_FILES)

@@ -85,4 +85,21 @@ def test_rules_are_validated() -> None:
     assert "'rewrite' is not one of retire" in text
     assert "'toaster' is not one of switch" in text
     assert "strategy.rules[1].when.colour: unknown key" in text
-    assert "the last rule must have no conditions" in text
+    # checks across rules run once every rule is well formed
+    with pytest.raises(SettingsError) as err:
+        StrategyRules.from_mapping(
+            {
+                "roles": {"web": {"ports": [80]}},
+                "rules": [
+                    {"name": "x", "strategy": "rehost", "when": {"role": ["db"]}, "reason": "r"},
+                    {"name": "y", "strategy": "rehost", "when": {"virtual": True}, "reason": "r"},
+                ],
+                "retires": {"rehost": ["os_support", "karma"], "rewrite": "all"},
+            }
+        )
+    assert err.value.problems == [
+        "strategy.rules: the last rule must have no conditions (the default)",
+        "strategy.rules[0].when.role: no role named 'db' (strategy.roles: web)",
+        "strategy.retires.rewrite: unknown strategy (known: retire, retain, rehost, relocate, "
+        "replatform, repurchase, refactor)",
+    ]

@@ -9,9 +9,15 @@ from typing import Any
 import pytest
 
 from planner import AssetInput, Dependency, Estate, Lifecycle, Settings, SettingsError, plan
-from planner.dates import FreezeWindow, financial_year, financial_year_bounds, first_clear
+from planner.dates import (
+    FreezeWindow,
+    FreezeWindowFile,
+    financial_year,
+    financial_year_bounds,
+    first_clear,
+)
 from planner.errors import ScheduleError
-from planner.fields import Reader
+from planner.fields import validated
 from planner.settings import merge
 from tests.planner.conftest import TODAY
 
@@ -91,14 +97,25 @@ def test_freeze_windows() -> None:
     assert first_clear(date(2027, 1, 5), 42, (xmas,)) == (date(2027, 1, 5), ())
     with pytest.raises(ScheduleError, match="leave no gap of 400 days"):
         first_clear(date(2027, 1, 5), 400, (xmas,))
-    problems: list[str] = []
-    assert FreezeWindow.read(Reader({"from": "13-01", "to": "01-02"}, "w", problems)) is None
-    assert (
-        FreezeWindow.read(Reader({"from": "2027-05-10", "to": "2027-04-26"}, "v", problems))
-        is not None
+    dated = validated(
+        FreezeWindowFile, {"name": "polls", "from": "2027-04-26", "to": date(2027, 5, 10)}
     )
-    assert any("must be a date (2027-04-26) or a yearly day" in p for p in problems)
-    assert any("'to' (2027-04-26) is before 'from'" in p for p in problems)
+    assert dated.build() == FreezeWindow("polls", "2027-04-26", "2027-05-10", recurring=False)
+    yearly = validated(FreezeWindowFile, {"from": "12-18", "to": "01-04"}).build()
+    assert yearly == FreezeWindow("freeze", "12-18", "01-04", recurring=True)
+    for bad, expected in (
+        ({"from": "13-01", "to": "01-02"}, "w.from: must be a date (2027-04-26) or a yearly day"),
+        ({"from": "2027-05-10", "to": "2027-04-26"}, "w: 'to' (2027-04-26) is before 'from'"),
+        ({"from": "2027-05-10", "to": "12-24"}, "w: give 'from' and 'to' both as dates or both"),
+        ({"from": "12-18"}, "w.to: required key is missing"),
+        (
+            {"from": "12-18", "to": "01-04", "until": "01-05"},
+            "w.until: unknown key (expected one of name, from, to)",
+        ),
+    ):
+        with pytest.raises(SettingsError) as err:
+            validated(FreezeWindowFile, bad, ("w",))
+        assert expected in err.value.problems[0], err.value.problems
 
 
 def test_financial_years() -> None:
@@ -128,7 +145,13 @@ def test_wave_settings_are_checked(mappings: dict[str, Any]) -> None:
     assert "waves.ramp: needs at least one limit, each 1 or more" in text
     assert "waves.effort_days.retire: missing" in text
     assert "must not exceed 100" in text
-    assert "groups.max_group_size (500) is larger than waves.max_assets" in text
+    # the check across sections runs once both sections are well formed
+    with pytest.raises(SettingsError) as err:
+        Settings.from_mapping(merge(mappings, {"groups": {"max_group_size": 500}}))
+    assert err.value.problems == [
+        "groups.max_group_size: 500 is larger than waves.max_assets (100): a group must fit "
+        "in one wave"
+    ]
 
 
 def test_landing_zone_starts_on_a_monday_after_the_lead_time(

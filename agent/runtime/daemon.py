@@ -5,9 +5,10 @@ Polls each target on its schedule, re-plans after collection, serves the HTTP AP
 period, cancel the rest (recorded as cancelled), stop the server, close the store.
 SIGHUP: reload the configuration, validated first; a bad file keeps the old one running.
 
-``role``: ``all`` (the default) polls on its own APScheduler schedule and plans. ``collector``
-and ``planner`` share one PostgreSQL store with other agents: see :mod:`agent.runtime.roles`; the
-hooks for them below are marked "roles".
+What runs depends on the role (``all``, the default; ``collector`` and ``planner`` share one
+PostgreSQL store with other agents): :data:`agent.runtime.roles.ROLES` says. Polls of every
+role go through the claim loop (:mod:`agent.runtime.lease_loop`) on the schedule table;
+APScheduler (:mod:`agent.runtime.scheduling`) runs only the periodic jobs.
 """
 
 from __future__ import annotations
@@ -23,21 +24,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from prometheus_client import Gauge
 from sqlalchemy.exc import SQLAlchemyError
 
 from agent.configuration.config_file import Settings, load_settings, with_agent
 from agent.errors import AgentError, ConfigError, StoreError
 from agent.inventory.polling import Poller
 from agent.inventory.targets import PollJob, expand_targets
-from agent.runtime.scheduling import PollScheduler
+from agent.runtime import leases, roles
+from agent.runtime.lease_loop import LeaseCollector, LeaseMetrics
+from agent.runtime.scheduling import PeriodicJobs
 from agent.store import Store
 from agent.telemetry.metrics import AssetPoint, EstateSnapshot, WavePoint, new_registry
 from collectors.snmp.identify import load_rules
-
-if TYPE_CHECKING:
-    from agent.runtime.roles import MultiAgent
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,8 @@ class Daemon:
         self.settings = settings
         # --name/--site given at start also hold for every configuration reloaded later
         self._agent_flags = agent
-        # roles: collector/planner share the work through PostgreSQL (agent.runtime.roles).
-        self.role = role
+        self.role = roles.role_named(role)
         self.agent_name = settings.agent.name or socket.gethostname()
-        self.multi: MultiAgent | None = None
         self.config_path = config_path
         self.listen = listen or settings.api.listen
         self.database = database
@@ -96,10 +95,14 @@ class Daemon:
         self._reload = asyncio.Event()
         self.store: Store | None = None
         self.poller: Poller | None = None
-        self.scheduler: PollScheduler | None = None
+        self.periodic: PeriodicJobs | None = None
+        self.claims: LeaseCollector | None = None  # the claim loop, in polling roles
+        self._claim_task: asyncio.Task[None] | None = None
+        self._name_lock: roles.AgentNameLock | None = None
+        self._overdue: Gauge | None = None
+        self._configured: list[str] = []  # keys of the configured poll jobs
         self.state: DaemonState | None = None
         self.api_state: Any = None  # the API application's state, once it serves
-        self._dirty = False
         self.polls_done = 0
         self.plan_seconds: float | None = None
 
@@ -108,18 +111,43 @@ class Daemon:
         assert self.poller is not None
         result = await self.poller.poll(job, known=True)
         self.polls_done += 1
-        if result.ok:
-            self._dirty = True
         return result.ok
 
     @property
     def spool_path(self) -> Path:
-        if self.role != "all":  # roles: agents on one host may share a state_dir
+        if self.role.shared:  # agents on one host may share a state_dir
             return self.settings.state_dir / f"pending-results-{self.agent_name}.jsonl"
         return self.settings.state_dir / "pending-results.jsonl"
 
     def _jobs(self) -> list[PollJob]:
         return expand_targets(self.settings)
+
+    def _served(self, jobs: list[PollJob]) -> list[PollJob]:
+        return self.role.served(jobs, self.settings.agent.sites)
+
+    async def _upsert_schedule(self, jobs: list[PollJob]) -> None:
+        """Every agent keeps a row per configured job on the schedule (a planner too: it
+        counts the overdue ones); the claim loop polls the role's share of them."""
+        assert self.store is not None
+        await asyncio.to_thread(leases.upsert_leases, self.store, jobs)
+        self._configured = [j.key for j in jobs]
+
+    def _claim_loop(self) -> LeaseCollector:
+        assert self.store is not None and self.poller is not None
+        poller = self.poller
+        defaults = self.settings.defaults
+        return LeaseCollector(
+            self.store,
+            self._poll,
+            self.agent_name,
+            lease_seconds=self.settings.agent.lease_seconds,
+            capacity={"snmp": defaults.snmp.concurrency, "ssh": defaults.ssh.concurrency},
+            metrics=LeaseMetrics(self.registry) if self.role.shared else None,
+            pending=lambda: len(poller.pending),
+            flush=poller.flush_pending,
+            owner=self.role.owns_schedule,
+            jitter=self.role.jitter,
+        )
 
     async def refresh(self) -> None:
         """Write results that waited for the database, then rebuild the /metrics snapshot."""
@@ -136,10 +164,10 @@ class Daemon:
             )
             return
         self.estate.snapshot = snap
-        if self.api_state is not None and self.role != "collector":
+        if self.api_state is not None and self.role.plans:
             # A new plan's views are built here rather than by its first request (seconds
-            # for 100,000 assets); an unchanged plan costs one small query. Collectors leave
-            # it to a request: they serve the plan only on the side.
+            # for 100,000 assets); an unchanged plan costs one small query. Roles that do not
+            # plan leave it to a request: they serve the plan only on the side.
             from agent.api.routes import warm_plan_views
 
             with contextlib.suppress(StoreError, SQLAlchemyError):
@@ -161,25 +189,29 @@ class Daemon:
             log.info("retention: removed %s", ", ".join(f"{v} {k}" for k, v in removed.items()))
 
     async def replan(self) -> None:
-        """Re-plan when new collection has arrived since the last plan."""
-        if not self._dirty:
-            return
-        self._dirty = False
+        """Re-plan when a poll finished after the newest plan (with several agents on one
+        store, only when no other planner is planning)."""
+        assert self.store is not None
         started = time.monotonic()
         try:
-            plan_id = await asyncio.to_thread(self._plan_once)
+            if self._overdue is not None:
+                keys = self._configured or None
+                self._overdue.set(await asyncio.to_thread(leases.overdue, self.store, keys))
+            plan_id = await asyncio.to_thread(roles.plan_if_new, self.store, self.plan_once)
         except (StoreError, SQLAlchemyError) as exc:
-            self._dirty = True
             log.warning("re-plan postponed: database unavailable (%s)", str(exc)[:200])
             return
         except AgentError as exc:
             log.error("re-plan failed: %s", exc)
             return
+        if plan_id is None:
+            return
         self.plan_seconds = time.monotonic() - started
         log.info("plan %d computed in %.1fs", plan_id, self.plan_seconds)
         await self.refresh()
 
-    def _plan_once(self) -> int:
+    def plan_once(self) -> int:
+        """Compute a plan from the store now, store it and prune old ones; its id."""
         from agent.plans.bridge import compute_plan, prune_plans, save_plan
 
         assert self.store is not None
@@ -194,16 +226,17 @@ class Daemon:
         from agent.api import serve_api
 
         self.store = await asyncio.to_thread(Store.open, self.database or self.settings.database)
-        if self.role != "all":  # roles: PostgreSQL only, one live agent per name
-            from agent.runtime.roles import MultiAgent
-
-            self.multi = MultiAgent(self, self.role)
-            await self.multi.open()
-        if self.role != "planner":  # a planner polls nothing, so it left nothing running
+        if self.role.shared:  # PostgreSQL only, one live agent per name
+            if self.store.engine.dialect.name != "postgresql":
+                leases.require_postgresql(self.store.url, self.role.name)
+            self._name_lock = await asyncio.to_thread(
+                roles.hold_agent_name, self.store, self.agent_name
+            )
+        if self.role.polls:  # a role that polls nothing left nothing running
             abandoned = await asyncio.to_thread(
                 self.store.close_abandoned_polls,
                 agent=self.agent_name,
-                unlabelled=self.role == "all",
+                unlabelled=not self.role.shared,
             )
             if abandoned:
                 log.warning("closed %d poll runs left running by an earlier stop", abandoned)
@@ -221,22 +254,28 @@ class Daemon:
         if spooled:
             log.info("replaying %d results spooled at the last stop", spooled)
             await self.poller.flush_pending()
-        self.scheduler = PollScheduler(self._poll)
+        self.periodic = PeriodicJobs()
         jobs = self._jobs()
-        if self.role == "all":
-            known = await asyncio.to_thread(self.store.known_targets)
-            self.scheduler.set_jobs(jobs, known)
-        else:  # roles: claim polls from the shared lease table instead of scheduling them
-            assert self.multi is not None
-            await self.multi.start(jobs)
+        await self._upsert_schedule(jobs)
+        served = self._served(jobs)
+        if self.role.polls:
+            self.claims = self._claim_loop()
+            await self.claims.configure(served)
+        if self.role.reports_overdue:
+            self._overdue = roles.overdue_gauge(self.registry)
         self._count_targets(jobs)
-        if self.role != "collector":  # roles: collectors neither plan, prune nor export the estate
-            self.scheduler.add_periodic(
-                self.refresh, self.refresh_seconds, "refresh", first_delay=0.5
-            )
-            self.scheduler.add_periodic(self.prune, 6 * 3600, "prune", first_delay=120)
-            self.scheduler.add_periodic(
-                self.replan if self.multi is None else self.multi.replan,
+        agent = self.settings.agent
+        log.info(
+            "%s",
+            self.role.describe(
+                self.agent_name, len(served), len(jobs), agent.sites, agent.lease_seconds
+            ),
+        )
+        if self.role.plans:
+            self.periodic.add(self.refresh, self.refresh_seconds, "refresh", first_delay=0.5)
+            self.periodic.add(self.prune, 6 * 3600, "prune", first_delay=120)
+            self.periodic.add(
+                self.replan,
                 self.replan_seconds,
                 "replan",
                 first_delay=min(30.0, self.replan_seconds),
@@ -247,7 +286,9 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self._reload.set)
         host, port = parse_listen(self.listen)
         server, server_task = await serve_api(self, host, port)
-        self.scheduler.start()
+        self.periodic.start()
+        if self.claims is not None:
+            self._claim_task = loop.create_task(self.claims.run())
         log.info(
             "cloudward running: %d poll jobs, API on http://%s:%d/ (pid %d)",
             len(jobs),
@@ -273,8 +314,7 @@ class Daemon:
         return 0
 
     def _count_targets(self, jobs: list[PollJob]) -> None:
-        if self.multi is not None:  # roles: count only what this agent polls
-            jobs = self.multi.counted(jobs)
+        jobs = self._served(jobs)  # the per-target metrics describe what this agent polls
         for proto in ("snmp", "ssh"):
             self.live.targets.labels(proto).set(sum(1 for j in jobs if j.protocol == proto))
         self.live.set_targets([(j.key, j.protocol, j.interval) for j in jobs])
@@ -295,28 +335,39 @@ class Daemon:
                 self.store.safe_url if self.store else "the current database",
             )
             new = new.model_copy(update={"database": self.settings.database})
+        if (new.agent.name or self.agent_name) != self.agent_name:
+            log.warning("SIGHUP: agent.name changes need a restart; still %s", self.agent_name)
         self.settings = new
-        assert self.poller is not None and self.scheduler is not None and self.store is not None
+        assert self.poller is not None
         self.poller.settings = new
         jobs = self._jobs()
-        if self.multi is not None:  # roles
-            await self.multi.set_jobs(jobs)
-        else:
-            known = await asyncio.to_thread(self.store.known_targets)
-            self.scheduler.set_jobs(jobs, known)
+        try:
+            await self._upsert_schedule(jobs)
+        except StoreError as exc:
+            log.warning("SIGHUP: the schedule was not updated: %s", exc)
+        served = self._served(jobs)
+        if self.claims is not None:
+            self.claims.lease_seconds = new.agent.lease_seconds
+            await self.claims.configure(served)
         self._count_targets(jobs)
         if self.state is not None:
             self.state.settings = new
-        log.info("SIGHUP: configuration reloaded: %d poll jobs", len(jobs))
+        log.info(
+            "SIGHUP: configuration reloaded: %d poll jobs; %s",
+            len(jobs),
+            self.role.describe(
+                self.agent_name, len(served), len(jobs), new.agent.sites, new.agent.lease_seconds
+            ),
+        )
 
     async def shutdown(self, server: Any, server_task: asyncio.Task[Any]) -> None:
         log.info("stopping: no new polls; waiting up to %.0fs for polls in flight", self.grace)
-        assert self.scheduler is not None
-        self.scheduler.stop_accepting()
-        pending = self.scheduler.in_flight
-        if self.multi is not None:  # roles
-            self.multi.stop_accepting()
-            pending |= self.multi.in_flight
+        assert self.periodic is not None
+        self.periodic.stop_accepting()
+        pending = self.periodic.in_flight
+        if self.claims is not None:
+            self.claims.stop_accepting()
+            pending |= self.claims.in_flight
         if pending:
             _done, still = await asyncio.wait(pending, timeout=self.grace)
             for task in still:
@@ -324,9 +375,16 @@ class Daemon:
             if still:
                 await asyncio.wait(still, timeout=5)
                 log.warning("cancelled %d polls still running at shutdown", len(still))
-        self.scheduler.shutdown()
-        if self.multi is not None:  # roles: hand back the leases still held
-            await self.multi.close()
+        self.periodic.shutdown()
+        if self._claim_task is not None:
+            _done, running = await asyncio.wait({self._claim_task}, timeout=10)
+            for task in running:
+                task.cancel()
+        if self.claims is not None:  # write what waits, hand back the leases still held
+            await self.claims.finish()
+        if self._name_lock is not None:
+            self._name_lock.close()
+            self._name_lock = None
         server.should_exit = True
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(server_task, timeout=5)

@@ -335,13 +335,14 @@ class LifecycleProduct(SQLModel, table=True):
 
 
 class PollLease(SQLModel, table=True):
-    """One poll job shared by several agents on PostgreSQL: its schedule and who holds it.
+    """One poll job on the schedule of every polling agent: when it is due and who holds it.
 
-    Agents upsert the rows for the jobs they are configured with; a collector claims due rows
-    (``FOR UPDATE SKIP LOCKED``), polls, and releases them with ``next_due`` moved to the next
-    interval boundary. A lease not renewed by ``lease_expires`` (its agent died) is taken over.
-    ``lease_mark`` is the highest poll-run id when the lease was taken: a run of this target
-    by the holder with a higher id was made under this lease. Times come from the database.
+    Agents upsert the rows for the jobs they are configured with; a poller claims due rows
+    (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, shared by several agents; SQLite: one process),
+    polls, and releases them with ``next_due`` moved as ``agent.runtime.cadence`` says. A lease
+    not renewed by ``lease_expires`` (its agent died) is taken over. ``lease_mark`` is the
+    highest poll-run id when the lease was taken: a run of this target by the holder with a
+    higher id was made under this lease. Times come from the database clock (PostgreSQL).
     """
 
     __tablename__ = "cw_poll_lease"

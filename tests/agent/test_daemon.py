@@ -1,8 +1,10 @@
 """`cloudward run` as a subprocess against a real snmpd: metrics (checked by promtool), API,
-pages, SIGHUP reload, and a clean SIGTERM exit with every poll run recorded."""
+pages, SIGHUP reload, a clean SIGTERM exit with every poll run recorded, and polls claimed from
+the schedule table on SQLite (back-off included)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -186,3 +188,87 @@ def test_api_beyond_localhost_needs_a_token(tmp_path: Path, snmpd: Any) -> None:
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0
     assert token not in err
+
+
+def lease_rows(db: Path) -> dict[str, Any]:
+    from sqlmodel import select
+
+    from agent.store import models as m
+
+    store = Store.open(f"sqlite:///{db}", create=False)
+    try:
+        with store.session() as s:
+            return {r.target: r for r in s.exec(select(m.PollLease)).all()}
+    finally:
+        store.close()
+
+
+def test_role_all_on_sqlite_polls_through_the_schedule(tmp_path: Path, snmpd: Any) -> None:
+    """The daemon alone on SQLite claims its polls from the schedule table: the row of an
+    answering target advances, a silent one backs off as agent.runtime.cadence says, and a
+    SIGHUP that removes one target and adds another changes the rows."""
+    from agent.runtime import cadence
+
+    dead, added = free_port(), free_port()
+    cfg = config(tmp_path, snmpd)
+    settings = yaml.safe_load(cfg.read_text())
+    for target in settings["targets"]:
+        target["poll_interval"] = "1s"
+    settings["targets"][1]["snmp_port"] = dead
+    cfg.write_text(yaml.safe_dump(settings))
+    db = tmp_path / "cw.db"
+    good, silent = f"snmp://127.0.0.1:{snmpd.port}", f"snmp://127.0.0.1:{dead}"
+    port = free_port()
+    env = dict(os.environ, CW_D_COMM=snmpd.community)
+    with (tmp_path / "daemon.log").open("w") as log:
+        proc = subprocess.Popen(
+            ["cloudward", "run", "--config", str(cfg), "--listen", f"127.0.0.1:{port}"],
+            env=env,
+            stdout=log,
+            stderr=log,
+            text=True,
+        )
+    try:
+        wait_for(lambda: tcp_open(port), 30, "cloudward API")
+
+        def failed_runs() -> list[Any]:
+            store = Store.open(f"sqlite:///{db}", create=False)
+            try:
+                return sorted(store.poll_runs(target=silent), key=lambda r: r.started_at)
+            finally:
+                store.close()
+
+        wait_for(lambda: len(failed_runs()) >= 4, 60, "four polls of the silent target")
+        rows = lease_rows(db)
+        runs = failed_runs()
+        assert all(r.status in ("failed", "running") for r in runs)
+        # 1 s, then 2, 4, 8 s between polls (x 1.1 at most for the jitter): the one policy
+        starts = [r.started_at for r in runs]
+        for n, (a, b) in enumerate(itertools.pairwise(starts), start=1):
+            want = cadence.step(1.0, n)
+            assert want - 0.5 <= (b - a).total_seconds() <= want * 1.1 + 1.0, (n, starts)
+        row = rows[silent]
+        done = [r for r in runs if r.status == "failed"]
+        assert row.failures == len(done) and row.last_status == "failed"
+        since = (row.next_due - done[-1].started_at).total_seconds()
+        assert 0 < since <= cadence.step(1.0, row.failures) * 1.1 + 1.0, since
+        assert rows[good].failures == 0 and rows[good].last_status == "ok"
+        first_due = rows[good].next_due
+        wait_for(lambda: lease_rows(db)[good].next_due > first_due, 30, "the next poll")
+
+        # SIGHUP: the silent target leaves the configuration, another one joins.
+        settings["targets"][1]["snmp_port"] = added
+        cfg.write_text(yaml.safe_dump(settings))
+        proc.send_signal(signal.SIGHUP)
+        new = f"snmp://127.0.0.1:{added}"
+        wait_for(lambda: set(lease_rows(db)) == {good, new}, 30, "the reloaded schedule")
+        wait_for(lambda: lease_rows(db)[new].failures >= 1, 30, "a poll of the new target")
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert all(r.leased_by is None for r in lease_rows(db).values())  # handed back at the stop
+    assert "stopped cleanly" in (tmp_path / "daemon.log").read_text()

@@ -4,7 +4,7 @@ Planning 100,000 assets with the real planner takes minutes, so a base estate of
 assets (the ``plan`` benchmark's generator: applications of 5-200 servers and shared
 infrastructure hubs, with a share turned into switches, firewalls, hypervisors, storage, UPSs
 and printers, spread over ten sites) is planned once with :func:`planner.plan` and stored with
-:func:`agent.plans.bridge.save_plan`, the daemon's own code path. Its rows are then copied until
+:func:`agent.bridge.plan_runs.save_plan`, the daemon's own code path. Its rows are then copied until
 the store holds N assets: each copy gets new asset ids, names and addresses, its own per-asset
 plan rows and, in the stored plan body, its own assets and move groups (added to the same
 waves). Rows go in with SQLAlchemy core bulk inserts into the schema the store created.
@@ -166,8 +166,8 @@ def build(
     """Fill an empty store with ``n`` planned assets (``planned``: :func:`base_plan`'s)."""
     from sqlalchemy import insert, select, update
 
-    from agent.plans.bridge import save_plan
-    from agent.store import models as m
+    from agent.bridge.plan_runs import save_plan
+    from agent.store import tables as m
 
     if n % base:
         raise ValueError(f"the number of assets ({n}) must be a multiple of {base}")

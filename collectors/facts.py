@@ -231,7 +231,7 @@ class AssetField:
 # Every asset field that Facts provides, declared once: the store copies these (in this order)
 # onto the asset, and tests/agent/test_asset_fields.py checks the Asset model, the migrated
 # schema and the asset listings against them. A new box-level value of Facts goes here, as a
-# column of Asset (agent/store/models.py) and in a new migration.
+# column of Asset (agent/store/tables.py) and in a new migration.
 ASSET_FIELDS: tuple[AssetField, ...] = (
     AssetField("sys_name", "sys_name"),
     AssetField("device_class", "identity.device_class"),

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter
 from sqlmodel import col
 
-from agent.store import models as m
+from agent.store import tables as m
 from agent.store.queries import AssetFilter, asset_detail, list_assets_page, list_poll_runs
 
 router = APIRouter(prefix="/api/v1", tags=["estate"])
@@ -67,7 +67,7 @@ def _plan_view(
     request: Request, name: str, plan_id: int | None, build: Callable[[Mapping[str, Any]], Any]
 ) -> Response:
     """``build(plan body)`` of the stored plan (the newest when None), kept per plan."""
-    from agent.plans.bridge import plan_stamp
+    from agent.bridge.plan_runs import plan_stamp
 
     store = _store(request)
     stamp = plan_stamp(store, plan_id)
@@ -81,7 +81,7 @@ def _plan_view(
 def warm_plan_views(state: Any, store: Any) -> int | None:
     """Build the views of the newest plan now (reading its body once), so that the first
     request after a new plan does not wait for them; return the plan's id (None: no plan)."""
-    from agent.plans.bridge import plan_stamp
+    from agent.bridge.plan_runs import plan_stamp
 
     stamp = plan_stamp(store, None)
     if stamp is None:
@@ -170,7 +170,7 @@ def events(
 
 
 def _plan_or_404(store: Any, plan_id: int | None = None) -> dict[str, Any]:
-    from agent.plans.bridge import plan_body
+    from agent.bridge.plan_runs import plan_body
 
     body = plan_body(store, plan_id)
     if body is None:

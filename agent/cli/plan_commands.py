@@ -25,7 +25,7 @@ def _today(value: str | None) -> date:
 
 
 def _require_plan(store: Any, plan_id: int | None = None) -> dict[str, Any]:
-    from agent.plans.bridge import plan_body
+    from agent.bridge.plan_runs import plan_body
 
     body = plan_body(store, plan_id)
     if body is None:
@@ -66,8 +66,8 @@ def plan(
     ctx.obj.update(config_path=config_path, database=database)
     if ctx.invoked_subcommand is not None:
         return
+    from agent.bridge.plan_runs import compute_plan, save_plan
     from agent.errors import ConfigError
-    from agent.plans.bridge import compute_plan, save_plan
 
     settings = load_config_or_exit(config_path)
     store = open_store(settings, database)
@@ -107,7 +107,7 @@ def plan_list(ctx: click.Context) -> None:
     """List stored plans, newest first."""
     from sqlmodel import col, select
 
-    from agent.store import models as m
+    from agent.store import tables as m
 
     settings = load_config_or_exit(ctx.obj.get("config_path"))
     store = open_store(settings, ctx.obj.get("database"))
@@ -335,9 +335,9 @@ def lifecycle_sync(
     url: str,
 ) -> None:
     """Fetch end-of-support data and cache it in the store (works offline with --from-dir)."""
+    from agent.bridge.lifecycle_sync import sync, wanted_products
+    from agent.bridge.plan_runs import load_planner_settings
     from agent.errors import ConfigError
-    from agent.plans.bridge import load_planner_settings
-    from agent.plans.lifecycle_sync import sync, wanted_products
 
     settings = load_config_or_exit(config_path)
     try:

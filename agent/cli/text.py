@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agent.store.models import Asset
+from agent.store.tables import Asset
 from collectors.facts import Facts
 
 ASSET_FIELDS = (

@@ -18,7 +18,7 @@ import networkx as nx
 from sqlmodel import col, select
 
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 
 ASSET_ATTRS = (
     "name",

@@ -19,7 +19,7 @@ import yaml
 from sqlmodel import col, delete, select
 
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from collectors.datadir import data_path
 
 EPHEMERAL_START = 32768

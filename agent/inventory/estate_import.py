@@ -16,7 +16,7 @@ from sqlmodel import col, delete, select
 
 import planner
 from agent.store import Store, utcnow
-from agent.store import models as m
+from agent.store import tables as m
 from collectors.facts import Facts, Identity, Listening, Software, Storage, Utilisation
 
 HINT_FIELDS = (

@@ -1,10 +1,10 @@
 """The board report: one self-contained HTML file (inline CSS and SVG, no scripts, nothing
 fetched), optionally printed to PDF by a local Chromium.
 
-Every figure comes from one stored plan (:func:`agent.plans.bridge.plan_body`) and the inventory;
-the report names where each number comes from (the plan's ``sources`` and the lifecycle data).
-Text from devices is escaped by the template engine; a Content-Security-Policy in the file
-forbids scripts even if something slipped through.
+Every figure comes from one stored plan (:func:`agent.bridge.plan_runs.plan_body`) and the
+inventory; the report names where each number comes from (the plan's ``sources`` and the
+lifecycle data). Text from devices is escaped by the template engine; a Content-Security-Policy
+in the file forbids scripts even if something slipped through.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlmodel import select
 from agent import __version__
 from agent.errors import AgentError
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from agent.web import ENV, STATIC, figures
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def build_report(
     generated: datetime | None = None,
 ) -> dict[str, Any]:
     """Everything the report template needs, from one stored plan (default: the newest)."""
-    from agent.plans.bridge import plan_body
+    from agent.bridge.plan_runs import plan_body
 
     body = plan_body(store, plan_id)
     if body is None:

@@ -23,7 +23,7 @@ from sqlmodel import col, select
 
 from agent.errors import AgentError
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 
 TABLES = ("assets", "waves", "dependencies")
 FORMATS = ("csv", "json", "xlsx", "graphml")

@@ -212,7 +212,7 @@ class Daemon:
 
     def plan_once(self) -> int:
         """Compute a plan from the store now, store it and prune old ones; its id."""
-        from agent.plans.bridge import compute_plan, prune_plans, save_plan
+        from agent.bridge.plan_runs import compute_plan, prune_plans, save_plan
 
         assert self.store is not None
         overrides = self.settings.planner_settings
@@ -414,7 +414,7 @@ class Daemon:
 
 
 def build_snapshot(store: Store, plan_seconds: float | None = None) -> EstateSnapshot:
-    from agent.store import models as m
+    from agent.store import tables as m
 
     plan_points = store.plan_asset_points()
     points = []

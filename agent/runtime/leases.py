@@ -57,8 +57,8 @@ from agent.inventory.targets import PollJob
 from agent.runtime import cadence
 from agent.runtime.cadence import FIRST_POLL_SPREAD, Slot
 from agent.store import Store, utcnow
-from agent.store import models as m
-from agent.store.store import guarded
+from agent.store import tables as m
+from agent.store.database import guarded
 
 __all__ = ["FIRST_POLL_SPREAD", "Claim", "ClaimRound", "Slot"]
 

@@ -39,8 +39,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from agent.errors import AgentError, ConfigError, StoreError
 from agent.inventory.targets import PollJob
 from agent.store import Store
-from agent.store import models as m
-from agent.store.store import guarded
+from agent.store import tables as m
+from agent.store.database import guarded
 
 log = logging.getLogger(__name__)
 

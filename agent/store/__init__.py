@@ -1,5 +1,5 @@
 """The store: SQLModel tables and the Store that writes Facts into them."""
 
-from agent.store.store import Store, utcnow
+from agent.store.database import Store, utcnow
 
 __all__ = ["Store", "utcnow"]

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, and_, col, func, or_, select
 
-from agent.store import models as m
-from agent.store.store import Store
+from agent.store import tables as m
+from agent.store.database import Store
 
 ASSET_LIST_FIELDS = (
     "id",

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from agent.store.queries import asset_detail
 from agent.web import figures
 

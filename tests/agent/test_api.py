@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agent.api.server import create_app
+from agent.bridge.plan_runs import compute_plan, save_plan
 from agent.configuration.config_file import Settings
 from agent.inventory.estate_import import import_estate
-from agent.plans.bridge import compute_plan, save_plan
 from agent.store import Store
 from agent.telemetry.metrics import new_registry
 

@@ -11,10 +11,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from agent.api.server import create_app
+from agent.bridge.plan_runs import compute_plan, prune_plans, save_plan
 from agent.configuration.config_file import Settings
 from agent.inventory.estate_import import import_estate
-from agent.plans.bridge import compute_plan, prune_plans, save_plan
-from agent.store import models as m
+from agent.store import tables as m
 from agent.telemetry.metrics import new_registry
 from collectors.facts import Facts, Identity
 

@@ -19,9 +19,9 @@ from sqlmodel import SQLModel
 from agent.cli.text import ASSET_FIELDS as CLI_ASSET_FIELDS
 from agent.reports.exports import COLUMNS
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
+from agent.store.database import TRACKED_FIELDS
 from agent.store.queries import ASSET_LIST_FIELDS, asset_detail
-from agent.store.store import TRACKED_FIELDS
 from collectors.facts import ASSET_FIELDS, Facts, Identity, Storage, Utilisation
 
 # Values of Facts that are not asset fields, and where they go instead. A new value of Facts
@@ -73,7 +73,7 @@ PLAN_EXPORT_COLUMNS = {
 }
 HOW_TO_ADD = (
     "an asset field is declared in collectors.facts.ASSET_FIELDS, has a column in "
-    "agent.store.models.Asset and is added to the schema by a new migration in "
+    "agent.store.tables.Asset and is added to the schema by a new migration in "
     "agent/store/migrations/versions"
 )
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -121,10 +121,10 @@ def test_asset_model_has_a_column_for_each_field_and_no_unfilled_one() -> None:
     columns = set(_asset_columns())
     names = {f.name for f in ASSET_FIELDS}
     missing = sorted(names - columns)
-    assert not missing, f"agent.store.models.Asset has no column for {missing}: {HOW_TO_ADD}"
+    assert not missing, f"agent.store.tables.Asset has no column for {missing}: {HOW_TO_ADD}"
     unfilled = sorted(columns - names - AGENT_COLUMNS)
     assert not unfilled, (
-        f"agent.store.models.Asset has {unfilled}, which nothing fills: declare it in "
+        f"agent.store.tables.Asset has {unfilled}, which nothing fills: declare it in "
         "collectors.facts.ASSET_FIELDS, or add it to AGENT_COLUMNS here if the agent fills it"
     )
     clash = sorted(names & AGENT_COLUMNS)
@@ -157,7 +157,7 @@ def test_migrated_asset_table_is_the_model(store: Store) -> None:
         )
         diff = compare_metadata(ctx, SQLModel.metadata)
     assert not diff, (
-        f"the migrated cw_asset table differs from agent.store.models.Asset: {diff}. Add a "
+        f"the migrated cw_asset table differs from agent.store.tables.Asset: {diff}. Add a "
         "migration in agent/store/migrations/versions (alembic revision --autogenerate), do not "
         "edit a released one"
     )

@@ -193,7 +193,7 @@ def test_api_beyond_localhost_needs_a_token(tmp_path: Path, snmpd: Any) -> None:
 def lease_rows(db: Path) -> dict[str, Any]:
     from sqlmodel import select
 
-    from agent.store import models as m
+    from agent.store import tables as m
 
     store = Store.open(f"sqlite:///{db}", create=False)
     try:

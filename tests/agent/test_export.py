@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from agent.cli import cli
 from agent.reports.exports import COLUMNS, TABLES, csv_safe
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from tests.peers import need
 from tests.web.estate import FORMULA, XSS_NAME, council_store
 

@@ -32,7 +32,7 @@ from agent.configuration.config_file import load_settings
 from agent.inventory.asset_graph import build_graph, same_port
 from agent.inventory.dependencies import rebuild_dependencies, service_names
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from collectors.facts import Facts
 from tests.lab import tcp
 from tests.lab.netns import (

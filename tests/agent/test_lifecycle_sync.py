@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from agent.bridge.plan_runs import load_lifecycle
 from agent.cli import cli
-from agent.plans.bridge import load_lifecycle
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from tests.conftest import LIFECYCLE
 from tests.peers import free_port, need
 

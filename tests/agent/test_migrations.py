@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from agent.store import Store
-from agent.store import models as m
-from agent.store.store import FIRST_REVISION
+from agent.store import tables as m
+from agent.store.database import FIRST_REVISION
 from collectors.facts import Facts, Identity
 
 

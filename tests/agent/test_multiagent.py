@@ -34,7 +34,7 @@ from agent.inventory.targets import PollJob
 from agent.runtime import leases, roles
 from agent.runtime.lease_loop import LeaseCollector, LeaseMetrics
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from collectors.facts import Facts, Identity
 from tests.peers import free_port, need, tcp_open, wait_for
 

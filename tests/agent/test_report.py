@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 from markupsafe import escape
 
+from agent.bridge.plan_runs import compute_plan, plan_body, save_plan
 from agent.cli import cli
-from agent.plans.bridge import compute_plan, plan_body, save_plan
 from agent.reports.board_report import build_report, render_report
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from tests.peers import need, need_binary
 from tests.web.estate import XSS_DESCR, XSS_NAME, council_store
 

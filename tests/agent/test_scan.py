@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from tests.peers import free_port
 from tests.snmpd import imported_modules
 

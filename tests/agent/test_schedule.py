@@ -18,7 +18,7 @@ from agent.inventory.targets import PollJob
 from agent.runtime import cadence, leases
 from agent.runtime.lease_loop import LeaseCollector
 from agent.store import Store, utcnow
-from agent.store import models as m
+from agent.store import tables as m
 
 
 def job(i: int, interval: float = 60.0) -> PollJob:

@@ -26,7 +26,7 @@ import yaml
 from sqlmodel import select
 
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from tests.peers import free_port, wait_for
 from tests.sshd import Sshd, make_keypair, start_sshd
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from agent.store import models as m
+from agent.store import tables as m
 from collectors.facts import (
     Address,
     Connection,

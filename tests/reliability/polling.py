@@ -10,7 +10,7 @@ from agent.configuration.config_file import Settings, parse_settings
 from agent.inventory.polling import JobResult, Poller
 from agent.inventory.targets import PollJob, expand_targets
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from collectors.snmp.identify import IdentifyRules
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from tests.peers import free_port, wait_for
 from tests.reliability.cluster import PgCluster
 from tests.reliability.conftest import Tmpfs

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from collectors.snmp.identify import IdentifyRules, load_rules
 from tests.peers import free_port
 from tests.reliability.polling import poll_once, poll_steps, settings_from, stored

@@ -19,7 +19,7 @@ from agent.api.server import create_app
 from agent.configuration.config_file import Settings
 from agent.inventory.polling import JobResult
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from agent.telemetry.metrics import new_registry
 from collectors.errors import CollectorError, ProtocolError, ValueCapExceeded
 from collectors.facts import Facts

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from agent.plans.bridge import compute_plan, save_plan
+from agent.bridge.plan_runs import compute_plan, save_plan
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from collectors.snmp.identify import load_rules
 from tests.reliability.polling import poll_once, settings_from
 

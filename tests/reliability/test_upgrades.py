@@ -16,8 +16,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from agent.store import Store
-from agent.store import models as m
-from agent.store.store import FIRST_REVISION
+from agent.store import tables as m
+from agent.store.database import FIRST_REVISION
 from collectors.facts import Facts, Identity, Interface, Software
 
 pytestmark = pytest.mark.peer

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from agent.bridge.plan_runs import compute_plan, save_plan
 from agent.inventory.estate_import import import_estate
-from agent.plans.bridge import compute_plan, save_plan
 from agent.store import Store
 from collectors.facts import Facts, Identity, Neighbor, Software
 

@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import col, select
 
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from tests.web.conftest import get_json
 from tests.web.estate import XSS_DESCR, XSS_NAME, ScannedEstate
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.plans.bridge import plan_body
+from agent.bridge.plan_runs import plan_body
 from agent.web import ENV, charts, figures
 from tests.web.estate import TODAY, council_store
 

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from agent.api.server import create_app
 from agent.configuration.config_file import Settings
 from agent.store import Store
-from agent.store import models as m
+from agent.store import tables as m
 from agent.telemetry.metrics import new_registry
 from tests.web.estate import XSS_DESCR, council_store
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import agent.store.models  # noqa: F401 - registers the tables on SQLModel.metadata
+import agent.store.tables  # noqa: F401 - registers the tables on SQLModel.metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only through Store.open

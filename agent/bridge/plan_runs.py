@@ -19,7 +19,7 @@ from sqlmodel import col, delete, select
 import planner
 from agent.errors import ConfigError
 from agent.store import Store, utcnow
-from agent.store import models as m
+from agent.store import tables as m
 from collectors.datadir import data_path
 
 log = logging.getLogger(__name__)

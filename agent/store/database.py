@@ -29,7 +29,7 @@ from sqlalchemy.exc import (
 from sqlmodel import Session, SQLModel, col, create_engine, delete, or_, select
 
 from agent.errors import StoreError
-from agent.store import models as m
+from agent.store import tables as m
 from agent.store.identity import identity_keys
 from agent.store.inert import inert_facts
 from collectors.facts import ASSET_FIELDS, Facts

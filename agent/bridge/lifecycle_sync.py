@@ -18,7 +18,7 @@ from pathlib import Path
 
 import planner
 from agent.store import Store, utcnow
-from agent.store import models as m
+from agent.store import tables as m
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,0 @@
-"""From the store to the pure planner and back; lifecycle data sync."""

@@ -3,18 +3,19 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-APT_PACKAGES := snmpd snmp openssh-server openssh-client prometheus iproute2 chromium chromium-driver procps systemd wrk
+APT_PACKAGES := snmpd snmp openssh-server openssh-client postgresql prometheus iproute2 chromium chromium-driver procps systemd wrk
 
-.PHONY: help setup system-packages venv demo run test test-quick lint typecheck bench clean
+.PHONY: help setup system-packages venv demo run test test-quick explore lint typecheck bench clean
 
 help:
 	@echo "make demo      set up and run cloudward on the built-in demo estate"
 	@echo "make test      set up (system packages, venv) and run the whole test suite"
-	@echo "make lint      ruff (lint and format) + mypy"
+	@echo "make lint      ruff (lint and format) + mypy + deptry (declared vs imported dependencies)"
 	@echo "make bench     benchmarks with ratios against baselines (BENCH_ARGS=--quick)"
+	@echo "make explore   the randomised tests with fresh random seeds and more examples"
 
-# System packages for real peers (snmpd, sshd, promtool, chromium) and wrk (the API benchmark's
-# load generator). Needs root and apt; elsewhere it says what to install and goes on.
+# System packages for real peers (snmpd, sshd, PostgreSQL, promtool, chromium) and wrk (the API
+# benchmark's load generator). Needs root and apt; elsewhere it says what to install and goes on.
 system-packages:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -43,6 +44,13 @@ run: venv
 test: setup
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# The randomised tests (hypothesis, schemathesis) run derandomised in `make test`; here they
+# draw fresh examples. A failure found here is turned into a fixed regression test.
+RANDOMISED := $(shell grep -rlE '^(from|import) (hypothesis|schemathesis)|^    from hypothesis' tests --include='test_*.py')
+
+explore: setup
+	CLOUDWARD_HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -q -p no:cacheprovider $(RANDOMISED) $(PYTEST_ARGS)
+
 test-quick: venv
 	$(BIN)/python -m pytest -q -x -m "not slow" $(PYTEST_ARGS)
 
@@ -50,6 +58,7 @@ lint: venv
 	$(BIN)/ruff check agent collectors planner simulator tests bench
 	$(BIN)/ruff format --check agent collectors planner simulator tests bench
 	$(BIN)/mypy
+	$(BIN)/deptry .
 
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,7 +1,9 @@
 """``api``: requests/s and p50/p99 latency of the HTTP API on a 100,000-asset store.
 
 The store (SQLite file, and PostgreSQL in a private schema dropped afterwards) holds N planned
-assets built by :mod:`bench.api_estate`. Ours is the daemon's API server
+assets built by :mod:`bench.api_estate`. PostgreSQL is the server at ``$CLOUDWARD_TEST_PG`` when
+set, else a private one started for the run from the distribution's binaries
+(:mod:`tests.postgres`), else left out. Ours is the daemon's API server
 (:mod:`bench.api_server` ``ours``: ``create_app`` + ``serve_api``, uvicorn, FastAPI,
 SQLModel). Four endpoints: the asset list (``/api/v1/assets?limit=100``), a filtered asset list
 (``support_status=eol&device_class=server``), the waves (``/api/v1/waves``: every wave with its
@@ -54,7 +56,7 @@ from bench import Result, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 LUA = Path(__file__).with_name("api_wrk.lua")
-PG_URL = os.environ.get("CLOUDWARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL_ENV = "CLOUDWARD_TEST_PG"
 CONNECTIONS = 8
 MAX_SECONDS = 120.0
 ENDPOINTS = (
@@ -220,30 +222,42 @@ class Servers:
                 proc.wait()
 
 
-def pg_available() -> bool:
-    try:
-        import psycopg
+@contextmanager
+def postgresql() -> Iterator[str | None]:
+    """URL of the PostgreSQL to bench on: the server at $CLOUDWARD_TEST_PG when set, else a
+    private one started here (and removed after), else None when the binaries are missing."""
+    external = os.environ.get(PG_URL_ENV)
+    if external:
+        yield external
+        return
+    from tests.postgres import PgCluster, missing
 
-        with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
-            return True
-    except Exception:
-        return False
+    if missing() is not None:
+        yield None
+        return
+    cluster = PgCluster.create()
+    try:
+        cluster.start()
+        yield cluster.url
+    finally:
+        cluster.destroy()
 
 
 @contextmanager
-def store_on(backend: str, tmp: Path) -> Iterator[tuple[str, str]]:
+def store_on(backend: str, tmp: Path, pg_url: str | None) -> Iterator[tuple[str, str]]:
     """(URL, schema) of an empty store on ``backend``; the PostgreSQL schema is dropped after."""
     if backend == "sqlite":
         yield f"sqlite:///{tmp / 'cloudward.db'}", ""
         return
     import psycopg
 
+    assert pg_url is not None
     schema = f"cwbench_{uuid.uuid4().hex[:12]}"
-    plain = PG_URL.replace("postgresql+psycopg", "postgresql")
+    plain = pg_url.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        yield PG_URL, schema
+        yield pg_url, schema
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
@@ -289,14 +303,15 @@ def run(quick: bool) -> Result:
     n, base, seconds = (10_000, 1000, 1.0) if quick else (100_000, 2000, 10.0)
     wrk = shutil.which("wrk") is not None
     load = load_wrk if wrk else load_httpx
-    backends = ["sqlite"] + (["postgresql"] if pg_available() else [])
     planned = base_plan(base)
     extra: dict[str, str | float | int] = {}
     ours_cost: list[float] = []
     floor_cost: list[float] = []
     with ExitStack() as stack:
+        pg_url = stack.enter_context(postgresql())
+        backends = ["sqlite"] + (["postgresql"] if pg_url else [])
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cw-bench-api-")))
-        stores = {b: stack.enter_context(store_on(b, tmp)) for b in backends}
+        stores = {b: stack.enter_context(store_on(b, tmp, pg_url)) for b in backends}
         running = Servers(tmp)
         stack.callback(running.stop)
         for backend, (url, schema) in stores.items():  # a store's servers start as it is done

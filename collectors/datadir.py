@@ -1,24 +1,58 @@
-"""Where the data files that ship with cloudward (``config/``) are found.
+"""Where the data files that ship with cloudward (the source tree's ``config/``) are found.
 
-Order: ``$CLOUDWARD_DATA_DIR``; the ``config/`` folder beside the source tree (a checkout or an
-editable install); ``<prefix>/share/cloudward/config`` (a wheel install).
+``$CLOUDWARD_DATA_DIR`` when set (a folder laid out like ``config/``); otherwise the installed
+package ``cloudward_data``, which is ``config/`` itself (pyproject.toml maps the folder to that
+package), found through ``importlib.resources``: in a wheel install it lies in site-packages,
+in an editable install (``pip install -e .``) it is the checkout's ``config/``.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import os
-import sys
 from pathlib import Path
+
+from collectors.errors import CollectorError
+
+ENV = "CLOUDWARD_DATA_DIR"
+PACKAGE = "cloudward_data"
+
+
+class DataDirError(CollectorError, FileNotFoundError):
+    """The shipped data files cannot be found."""
+
+
+@functools.cache
+def installed_data_dir() -> Path:
+    """The folder of the installed ``cloudward_data`` package."""
+    try:
+        root = importlib.resources.files(PACKAGE)
+    except ModuleNotFoundError:
+        raise DataDirError(
+            f"cloudward's data files (the package {PACKAGE}) are not installed: install "
+            f"cloudward with pip (`pip install -e .` in a checkout), or set {ENV} to the "
+            "shipped config/ folder"
+        ) from None
+    if not isinstance(root, Path) or not root.is_dir():
+        raise DataDirError(
+            f"cloudward's data files (the package {PACKAGE}) are not a folder on disk ({root}): "
+            f"install cloudward unzipped, or set {ENV} to the shipped config/ folder"
+        )
+    return root
 
 
 def data_dir() -> Path:
-    env = os.environ.get("CLOUDWARD_DATA_DIR")
+    env = os.environ.get(ENV)
     if env:
-        return Path(env)
-    here = Path(__file__).resolve().parents[1] / "config"
-    if here.is_dir():
-        return here
-    return Path(sys.prefix) / "share" / "cloudward" / "config"
+        path = Path(env)
+        if not path.is_dir():
+            raise DataDirError(
+                f"{ENV} is {env}, which is not a folder: point it at a copy of the shipped "
+                "config/ folder, or unset it to use the installed data"
+            )
+        return path
+    return installed_data_dir()
 
 
 def data_path(*parts: str) -> Path:

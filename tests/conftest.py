@@ -11,8 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.peers import free_port, need, need_binary
+
+# Randomised tests (hypothesis, schemathesis) are derandomised by default: each test draws the
+# same examples on every run, so a red run is a regression, not a lucky draw. `make explore`
+# loads the `explore` profile (fresh random seeds, more examples); what it finds becomes a
+# fixed regression test (an @example or a plain test).
+hypothesis_settings.register_profile("derandomized", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False, max_examples=300)
+hypothesis_settings.load_profile(os.environ.get("CLOUDWARD_HYPOTHESIS_PROFILE", "derandomized"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -24,7 +33,9 @@ _BIN = str(Path(sys.executable).parent)
 if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
-PG_URL = os.environ.get("CLOUDWARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# A PostgreSQL server of one's own, by URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test);
+# unset, the session starts a private one from the distribution's binaries (tests/postgres.py).
+PG_URL_ENV = "CLOUDWARD_TEST_PG"
 
 
 @pytest.fixture(scope="session")
@@ -57,11 +68,11 @@ def snmpsim_corpus(corpus_dir: Path) -> Iterator[object]:
         peer.stop()
 
 
-def _pg_available() -> bool:
+def _pg_reachable(url: str) -> bool:
     try:
         import psycopg
 
-        with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
+        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
             return True
     except Exception:
         return False
@@ -69,8 +80,21 @@ def _pg_available() -> bool:
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    need(_pg_available(), f"PostgreSQL not reachable at {PG_URL}")
-    yield PG_URL
+    """A PostgreSQL for the session (tests make their own schema in it): the server at
+    $CLOUDWARD_TEST_PG when set, else a private one started here and removed at the end."""
+    external = os.environ.get(PG_URL_ENV)
+    if external:
+        need(_pg_reachable(external), f"PostgreSQL not reachable at {PG_URL_ENV}={external}")
+        yield external
+        return
+    from tests.postgres import PgCluster
+
+    cluster = PgCluster.create()
+    try:
+        cluster.start()
+        yield cluster.url
+    finally:
+        cluster.destroy()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -108,6 +132,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         n: bool(shutil.which(n) or os.path.exists(f"/usr/sbin/{n}"))
         for n in ("snmpd", "sshd", "promtool", "chromium")
     }
+    from tests.postgres import pg_bin
+
+    peers["postgresql"] = bool(os.environ.get(PG_URL_ENV)) or pg_bin() is not None
     return [
         f"peers: {', '.join(f'{k}={v}' for k, v in peers.items())}; CI={os.environ.get('CI', '')}"
     ]

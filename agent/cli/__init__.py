@@ -12,7 +12,8 @@ import sys
 import click
 
 from agent.cli import app, plan_commands, report_commands  # noqa: F401 - registers commands
-from agent.cli.base import cli
+from agent.cli.base import cli, fail
+from collectors.datadir import DataDirError
 
 __all__ = ["cli", "main"]
 
@@ -23,3 +24,5 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except DataDirError as exc:
+        fail(str(exc), 2)

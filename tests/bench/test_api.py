@@ -1,8 +1,9 @@
-"""``api --quick``: the real API server and the plain floor under wrk, on SQLite (and
-PostgreSQL when it is reachable); plus the replicated plan body the store is built from."""
+"""``api --quick``: the real API server and the plain floor under wrk, on SQLite and on the
+session's PostgreSQL; plus the replicated plan body the store is built from."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.api import ENDPOINTS, pg_available
+from bench.api import ENDPOINTS, PG_URL_ENV
 from bench.api_estate import base_plan, replicate_body
 from tests.bench.lines import check_ratio, parse_line
 from tests.peers import need_binary
@@ -36,11 +37,12 @@ def test_replicated_body_keeps_assets_groups_and_waves_consistent() -> None:
 
 @pytest.mark.peer
 @pytest.mark.slow
-def test_quick_run_prints_one_line_with_its_ratio() -> None:
+def test_quick_run_prints_one_line_with_its_ratio(pg_url: str) -> None:
     need_binary("wrk")
     out = subprocess.run(
         [sys.executable, "-m", "bench", "api", "--quick"],
         cwd=ROOT,
+        env={**os.environ, PG_URL_ENV: pg_url},
         capture_output=True,
         text=True,
         check=False,
@@ -50,7 +52,7 @@ def test_quick_run_prints_one_line_with_its_ratio() -> None:
     [line] = out.stdout.splitlines()
     fields = parse_line(line, "api", "ms_per_request")
     check_ratio(fields)
-    backends = ["sqlite", "postgresql"] if pg_available() else ["sqlite"]
+    backends = ["sqlite", "postgresql"]
     assert fields["backends"] == "+".join(backends) and fields["loadgen"] == "wrk"
     assert fields["assets"] == "10000"
     for backend in backends:

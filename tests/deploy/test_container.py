@@ -8,6 +8,7 @@ import fnmatch
 import json
 import re
 import shlex
+import tomllib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -87,21 +88,43 @@ def test_containerfile() -> None:
     assert any(i == "COPY" and a.startswith("--from=build /opt/cloudward/venv") for i, a in final)
 
 
+def build_inputs() -> set[str]:
+    """What ``pip install .`` reads from the build context, from pyproject.toml: the file
+    itself, its readme and licence files, and the top-level folder of every package (config/
+    installs as cloudward_data through package-dir)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    setuptools_cfg = project["tool"]["setuptools"]
+    package_dir = setuptools_cfg.get("package-dir", {})
+    folders = set()
+    for package in setuptools_cfg["packages"]:
+        top = package.split(".")[0]
+        folders.add(package_dir.get(top, top))
+    meta = project["project"]
+    return {"pyproject.toml", meta["readme"], *meta.get("license-files", []), *folders}
+
+
 def test_containerfile_copy_sources_exist_and_are_not_ignored() -> None:
     patterns = [
         line.strip()
         for line in IGNORE.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
+    build, final = stages(CONTAINERFILE.read_text())
     sources = []
-    for ins, args in instructions(CONTAINERFILE.read_text()):
+    for ins, args in build:
         if ins != "COPY":
             continue
         words = [w for w in shlex.split(args) if not w.startswith("--")]
-        if args.startswith("--from="):
-            continue
         sources.extend(words[:-1])
-    assert {"pyproject.toml", "agent", "collectors", "planner", "config"} <= set(sources)
+    needed = build_inputs()
+    assert {"agent", "collectors", "planner", "simulator", "config"} <= needed
+    missing = needed - set(sources)
+    assert not missing, f"the build stage does not COPY {sorted(missing)}, which pip install needs"
+    # The final stage takes the installed venv only: the data files are inside it (the package
+    # cloudward_data), not copied beside it by hand.
+    final_copies = [a for i, a in final if i in ("COPY", "ADD")]
+    assert final_copies and all(a.startswith("--from=build ") for a in final_copies)
+    assert "share/cloudward" not in CONTAINERFILE.read_text()
     for src in sources:
         assert (REPO / src).exists(), f"COPY source {src} does not exist in the build context"
         assert not ignored(src, patterns), f"COPY source {src} is excluded by {IGNORE.name}"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.peers import free_port, need, need_binary
-from tests.reliability.cluster import PgCluster
+from tests.postgres import PgCluster
 
 
 @pytest.fixture()

@@ -22,7 +22,7 @@ from sqlmodel import select
 from agent.store import Store
 from agent.store import tables as m
 from tests.peers import free_port, wait_for
-from tests.reliability.cluster import PgCluster
+from tests.postgres import PgCluster
 from tests.reliability.conftest import Tmpfs
 from tests.reliability.daemon import Cloudward, metric, snmp_targets, write_config
 from tests.reliability.relay import UdpRelay

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.peers import free_port, wait_for
-from tests.reliability.cluster import PgCluster
+from tests.postgres import PgCluster
 from tests.reliability.daemon import Cloudward, get, write_config
 from tests.snmpd import SnmpdPeer
 from tests.sshd import make_keypair, start_sshd
@@ -188,15 +188,13 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, byte
         )
         dump = subprocess.run(
             [
-                "runuser",
-                "-u",
-                "postgres",
-                "--",
                 str(cluster.bin / "pg_dump"),
                 "-h",
                 "127.0.0.1",
                 "-p",
                 str(cluster.port),
+                "-U",
+                "postgres",
                 "postgres",
             ],
             capture_output=True,

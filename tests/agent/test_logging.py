@@ -12,7 +12,7 @@ import pytest
 from agent.telemetry.logs import SSH_TRANSPORT_LOG, configure_logging
 from collectors.errors import CollectorError
 from collectors.ssh import collect_ssh
-from collectors.ssh.target import SshCredentials, SshTarget
+from collectors.ssh.hostspec import SshCredentials, SshTarget
 
 
 @pytest.fixture()

@@ -26,6 +26,7 @@ from collectors.snmp.rulebook import (
     RulesError,
     Source,
     compile_rules,
+    product_files,
 )
 from collectors.snmp.rulematch import Device, describe, holds, take, under
 from collectors.snmp.values import RawValue
@@ -55,7 +56,11 @@ def load_rules(path: Path | None = None) -> IdentifyRules:
 
 
 def _stamp(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    files = [folder / "enterprises.yaml", *sorted((folder / "identify").glob("*.yaml"))]
+    files = [
+        folder / "enterprises.yaml",
+        *sorted((folder / "identify").glob("*.yaml")),
+        *product_files(folder),
+    ]
     out = []
     for f in files:
         try:

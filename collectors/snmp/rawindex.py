@@ -9,6 +9,7 @@ anchored prefix look-ups), and ethernet MAC addresses.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 
@@ -32,6 +33,19 @@ ENTITY_COLUMNS = {
     "model": 13,
 }
 ENTITY_CHASSIS = 3
+# Pseudo-field: the chassis's product number (entPhysicalModelName, else a product-number-looking
+# entPhysicalName or entPhysicalDescr).
+ENTITY_PRODUCT = "product"
+# One token with letters and digits, as product numbers are written (WS-C3560G-24TS, SRX240H,
+# FortiGate-60F, J9775A, RB5009UPr+S+).
+_PRODUCT_TOKEN = re.compile(r"^(?=[^\s]*\d)(?=[^\s]*[A-Za-z])[A-Za-z0-9][\w+/.()-]{2,39}$")
+# Words of component descriptions, never of a product number.
+_COMPONENT_WORDS = re.compile(
+    r"(?i)\b(?:slot|port|fan|power|supply|module|sensor|container|backplane|cpu|processor|"
+    r"chassis|stack|linecard|card|transceiver|sfp|psu|tray|bay|unit \d)\b"
+)
+# A hex dump rendered as text ("CHASSIS 00 00 00 01", "0x4c 0x00 ..."): binary, not a name.
+_HEX_DUMP = re.compile(r"(?i)(?:\b(?:0x)?[0-9a-f]{2}\b\s+){5,}(?:0x)?[0-9a-f]{2}\b")
 
 HR_DEVICE_TYPE = "1.3.6.1.2.1.25.3.2.1.2"
 HR_DEVICE_DESCR = "1.3.6.1.2.1.25.3.2.1.3"
@@ -85,6 +99,10 @@ class RawIndex:
 
     def text(self, oid: str) -> str | None:
         return as_text(self.get(oid))
+
+    def display(self, oid: str) -> str | None:
+        """The value at ``oid`` when it is printable text, else None (see ``as_display``)."""
+        return as_display(self.get(oid))
 
     def _sorted(self) -> list[str]:
         if self._keys is None:
@@ -147,11 +165,27 @@ class RawIndex:
         return self._chassis
 
     def entity(self, field: str) -> tuple[str, str] | None:
-        """``(oid, text)`` of a chassis field from the first chassis candidate that has it."""
+        """``(oid, text)`` of a chassis field from the first chassis candidate that has it.
+
+        Only printable text counts: binary values and hex dumps are skipped. ``product`` is
+        entPhysicalModelName, else an entPhysicalName or entPhysicalDescr that looks like a
+        product number (``looks_like_product``).
+        """
+        if field == ENTITY_PRODUCT:
+            found = self.entity("model")
+            if found:
+                return found
+            for col in ("name", "descr"):
+                for index in self.chassis():
+                    oid = f"{ENT_PHYSICAL}.{ENTITY_COLUMNS[col]}.{index}"
+                    value = self.display(oid)
+                    if value and looks_like_product(value):
+                        return oid, value
+            return None
         col = f"{ENT_PHYSICAL}.{ENTITY_COLUMNS[field]}"
         for index in self.chassis():
             oid = f"{col}.{index}"
-            value = self.text(oid)
+            value = self.display(oid)
             if value:
                 return oid, value
         return None
@@ -204,6 +238,35 @@ class RawIndex:
             if found and found != "00:00:00:00:00:00":
                 return f"{IF_PHYS_ADDRESS}.{index}", found
         return None
+
+
+def looks_like_product(value: str) -> bool:
+    """Whether a name or description reads as a product number or a short product name.
+
+    One token with letters and digits ("WS-C3560G-24TS"), or up to four words of which one is
+    such a token and none names a component ("FortiGate 60F", not "Slot 1 Fan Tray").
+    """
+    words = value.split()
+    if not words or len(words) > 4 or _COMPONENT_WORDS.search(value):
+        return False
+    return any(_PRODUCT_TOKEN.match(w) for w in words)
+
+
+def as_display(value: RawValue) -> str | None:
+    """Printable text, or None for binary values (control bytes inside, not just NUL padding)
+    and hex dumps rendered as text. Integers and OIDs are not display text here."""
+    if isinstance(value, bytes):
+        body = value.rstrip(b"\x00 ")
+        if any(b < 0x20 and b not in (0x09, 0x0A, 0x0D) for b in body):
+            return None
+        found = as_text(body)
+    elif isinstance(value, str) and not isinstance(value, bool):
+        found = as_text(value)
+    else:
+        return None
+    if found is None or _HEX_DUMP.search(found):
+        return None
+    return found
 
 
 def as_text(value: RawValue) -> str | None:

@@ -22,7 +22,7 @@ import yaml
 
 from collectors.errors import CollectorError
 from collectors.facts import DEVICE_CLASSES
-from collectors.snmp.rawindex import ENTITY_COLUMNS, HR_DEVICE_TYPES
+from collectors.snmp.rawindex import ENTITY_COLUMNS, ENTITY_PRODUCT, HR_DEVICE_TYPES
 
 FIELDS = ("vendor", "os", "model", "version", "serial", "firmware")
 SOURCE_KINDS = (
@@ -35,6 +35,7 @@ SOURCE_KINDS = (
     "hr_sw",
     "package",
     "mac",
+    "product",
     "value",
 )
 SOURCE_MODIFIERS = ("match", "sub", "lookup", "format", "case", "when", "index_text")
@@ -116,6 +117,17 @@ class IdentifyRules:
     default_walk: tuple[str, ...]
     tables: Mapping[str, Mapping[str, str]]
     junk: Mapping[str, tuple[re.Pattern[str], ...]]
+    # sysObjectID -> product registered in its vendor's MIB (config/snmp/products/)
+    products: Mapping[str, Product] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A sysObjectID as its vendor's product-registration MIB names it."""
+
+    model: str  # the product number or name, readable
+    name: str  # the MIB object name (what `snmptranslate` prints)
+    module: str  # the MIB module that registers it
 
 
 class _Compiler:
@@ -272,8 +284,14 @@ class _Compiler:
             else:
                 oids = tuple((str(k), o) for k, v in arg.items() for o in self.oid_list(where, v))
             arg = ""
-        elif kind == "entity" and arg not in ENTITY_COLUMNS:
-            self.fail(where, f"entity field {arg!r} unknown (expected {', '.join(ENTITY_COLUMNS)})")
+        elif kind == "product" and arg not in ("model", "name"):
+            self.fail(where, f"product field {arg!r} unknown (expected model or name)")
+        elif kind == "entity" and arg not in ENTITY_COLUMNS and arg != ENTITY_PRODUCT:
+            self.fail(
+                where,
+                f"entity field {arg!r} unknown (expected {', '.join(ENTITY_COLUMNS)}, "
+                f"{ENTITY_PRODUCT})",
+            )
         elif kind == "hr_device" and arg != "any" and arg not in HR_DEVICE_TYPES:
             self.fail(
                 where,
@@ -376,6 +394,30 @@ def _read(path: Path, problems: list[str]) -> dict[str, Any]:
     return data
 
 
+PRODUCT_SPEC = "sources.yaml"
+
+
+def product_files(folder: Path) -> list[Path]:
+    """The generated product tables under ``folder/products`` (not the generator's spec)."""
+    return sorted(p for p in (folder / "products").glob("*.yaml") if p.name != PRODUCT_SPEC)
+
+
+def _products(c: _Compiler, folder: Path) -> dict[str, Product]:
+    out: dict[str, Product] = {}
+    for path in product_files(folder):
+        doc = _read(path, c.problems)
+        module = str(c.mapping(f"products/{path.name} source", doc.get("source")).get("module", ""))
+        for oid, row in c.mapping(f"products/{path.name} products", doc.get("products")).items():
+            key = str(oid).strip(".")
+            if not re.fullmatch(r"\d+(\.\d+)*", key) or not (
+                isinstance(row, list) and len(row) == 2 and all(isinstance(v, str) for v in row)
+            ):
+                c.fail(f"products/{path.name}", f"entry {oid!r}: expected OID: [name, model]")
+                continue
+            out.setdefault(key, Product(model=row[1], name=row[0], module=module or path.stem))
+    return out
+
+
 def compile_rules(folder: Path) -> IdentifyRules:
     """Load and compile ``enterprises.yaml`` and ``identify/*.yaml`` under ``folder``."""
     c = _Compiler()
@@ -441,6 +483,7 @@ def compile_rules(folder: Path) -> IdentifyRules:
             default_classes += c.class_rules(f"{name} defaults.classes", d.get("classes"))
             if "walk" in d:
                 default_walk += c.oid_list(f"{name} defaults.walk", d["walk"])
+    products = _products(c, folder)
     agents = frozenset(c.listing("enterprises.yaml agents", ent.get("agents")))
     if not all(isinstance(n, int) for n in agents):
         c.fail("enterprises.yaml agents", "expected a list of enterprise numbers")
@@ -463,4 +506,5 @@ def compile_rules(folder: Path) -> IdentifyRules:
         default_walk=default_walk,
         tables=MappingProxyType({k: MappingProxyType(v) for k, v in tables.items()}),
         junk=MappingProxyType(junk),
+        products=MappingProxyType(products),
     )

@@ -152,7 +152,7 @@ def _label(oid: str) -> str:
     return oid
 
 
-def _raw_value(src: Source, dev: Device) -> Iterator[tuple[str, str]]:
+def _raw_value(src: Source, dev: Device, rules: IdentifyRules) -> Iterator[tuple[str, str]]:
     """Candidate ``(text, where)`` pairs for one source, before matching."""
     kind = src.kind
     if kind == "descr":
@@ -191,6 +191,11 @@ def _raw_value(src: Source, dev: Device) -> Iterator[tuple[str, str]]:
     elif kind == "package":
         for oid, name in dev.index.packages(src.arg):
             yield name, oid
+    elif kind == "product":
+        product = rules.products.get(dev.object_id)
+        if product is not None:
+            value = product.model if src.arg == "model" else product.name
+            yield value, f"sysObjectID = {product.module}::{product.name}"
     elif kind == "mac":
         found_mac = dev.index.ethernet_mac()
         if found_mac:
@@ -213,7 +218,7 @@ def take(src: Source, dev: Device, rules: IdentifyRules, fld: str) -> tuple[str,
     """The first usable value a source yields, with where it came from."""
     if src.when is not None and not holds(src.when, dev):
         return None
-    for found, where in _raw_value(src, dev):
+    for found, where in _raw_value(src, dev, rules):
         ctx: dict[str, str] = {}
         if src.kind == "oids":
             for name, oid in src.oids:

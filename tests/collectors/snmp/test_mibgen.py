@@ -1,0 +1,194 @@
+"""The product-table generator (collectors.snmp.mibgen) on small MIB texts, the shipped tables,
+and identification reading them (sysObjectID -> model, with the MIB object in the evidence)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from collectors.snmp import mibgen
+from collectors.snmp.identify import identify, load_rules
+from collectors.snmp.mibgen import MibError, parse_module, readable_model, resolve
+from collectors.snmp.values import RawValue, SnmpOid
+
+SHIPPED = Path(__file__).resolve().parents[3] / "config" / "snmp"
+
+SMI = """-- the vendor's root
+ACME-SMI DEFINITIONS ::= BEGIN
+IMPORTS MODULE-IDENTITY, enterprises FROM SNMPv2-SMI;
+acme MODULE-IDENTITY
+    LAST-UPDATED "202401010000Z"
+    ORGANIZATION "Acme -- not a comment"
+    CONTACT-INFO "x"
+    DESCRIPTION "The Acme
+    root -- still inside the string"
+    REVISION "202401010000Z"
+    DESCRIPTION "first"
+    ::= { enterprises 99999 }
+acmeProducts OBJECT IDENTIFIER ::= { acme 1 }
+acmeModules OBJECT IDENTIFIER ::= { acme 2 }
+END
+"""
+
+PRODUCTS = """ACME-PRODUCTS-MIB DEFINITIONS ::= BEGIN
+IMPORTS
+    MODULE-IDENTITY, OBJECT-IDENTITY FROM SNMPv2-SMI
+    acmeProducts, acmeModules FROM ACME-SMI;
+acmeProductsMIB MODULE-IDENTITY
+    LAST-UPDATED "202405060000Z"
+    ORGANIZATION "Acme" CONTACT-INFO "x" DESCRIPTION "products"
+    ::= { acmeModules 1 }
+FooEntry ::= SEQUENCE { fooThing OBJECT IDENTIFIER, fooOther INTEGER }
+acmeSwitches OBJECT IDENTIFIER ::= { acmeProducts 1 }
+acmeWSC2960X48FPDL OBJECT IDENTIFIER ::= { acmeSwitches 1 } -- Catalyst WS-C2960X-48FPD-L switch
+acmeR100 OBJECT-IDENTITY
+    STATUS current
+    DESCRIPTION "Sub-tree for R-100 specific objects."
+    ::= { acmeProducts 2 }
+cat4006 OBJECT IDENTIFIER ::= { acmeProducts 3 } -- Catalyst 4000 with 6 slots (WS-C4006)
+acmeOld OBJECT IDENTIFIER ::= { acmeProducts 4 } -- an old box
+acmeDeep OBJECT IDENTIFIER ::= { acmeProducts x(5) 7 }
+acmeFans OBJECT IDENTIFIER ::= { acmeProducts 100 }
+END
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "mibs").mkdir()
+    (tmp_path / "mibs" / "ACME-SMI.my").write_text(SMI)
+    (tmp_path / "mibs" / "products.txt").write_text(PRODUCTS)
+    return tmp_path
+
+
+def test_parser_reads_assignments_dates_and_descriptions() -> None:
+    mod = parse_module(SMI)
+    assert mod.name == "ACME-SMI" and mod.last_updated == "202401010000Z"
+    assert mod.imports == {"MODULE-IDENTITY": "SNMPv2-SMI", "enterprises": "SNMPv2-SMI"}
+    assert mod.assignments["acme"].description == "The Acme root -- still inside the string"
+    products = parse_module(PRODUCTS)
+    assert "fooThing" not in products.assignments  # inside a SEQUENCE, not an assignment
+    assert products.assignments["acmeDeep"].arcs == (5, 7)
+    assert products.assignments["acmeWSC2960X48FPDL"].description == (
+        "Catalyst WS-C2960X-48FPD-L switch"
+    )
+
+
+def test_names_resolve_through_imports_and_unknown_imports_are_named() -> None:
+    modules = {m.name: m for m in (parse_module(SMI), parse_module(PRODUCTS))}
+    oids = resolve(modules)
+    assert oids[("ACME-PRODUCTS-MIB", "acmeR100")] == (1, 3, 6, 1, 4, 1, 99999, 1, 2)
+    del modules["ACME-SMI"]
+    with pytest.raises(
+        MibError, match=r"cannot resolve acme\w+ \(imported from ACME-SMI: add that MIB"
+    ):
+        resolve(modules)
+    with pytest.raises(MibError, match="DEFINITIONS"):
+        parse_module("not a MIB")
+
+
+@pytest.mark.parametrize(
+    ("name", "description", "model"),
+    [
+        ("ciscoWSC2960X48FPDL", "Catalyst 2960X WS-C2960X-48FPD-L switch", "WS-C2960X-48FPD-L"),
+        ("panPA-3220", "Sub-tree for PA-3220 specific objects.", "PA-3220"),
+        ("panPanorama", "Sub-tree for Panorama specific objects.", "Panorama"),
+        ("catalyst2916mxl", "Catalyst 2916M-XL switch with 16 ports", "Catalyst 2916M-XL"),
+        ("cat4006", "Catalyst 4000 with 6 slots (WS-C4006)", "WS-C4006"),
+        ("ciscoASR92024SZM", "ASR920 Series - 24GE and 4-10GE", "ASR92024SZM"),
+        ("cisco3000", None, "cisco3000"),
+        ("acmeOld", "an old box", "acmeOld"),
+    ],
+)
+def test_readable_model(name: str, description: str | None, model: str) -> None:
+    prefix = {"c": "cisco(?=[A-Z0-9])", "p": "pan(?=[A-Z])", "a": "acme"}[name[0]]
+    assert readable_model(name, description, prefix) == model
+
+
+def test_generator_writes_a_table_naming_its_source(folder: Path) -> None:
+    spec = folder / "sources.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "tables": {
+                    "acme": {
+                        "vendor": "Acme",
+                        "module": "ACME-PRODUCTS-MIB",
+                        "roots": ["acmeProducts"],
+                        "prefix": "acme",
+                        "exclude": "Fans$",
+                        "repository": "acme/mibs",
+                        "path": "ACME-PRODUCTS-MIB.my",
+                    }
+                }
+            }
+        )
+    )
+    assert mibgen.main([str(folder / "mibs"), "--spec", str(spec), "--out", str(folder)]) == 0
+    text = (folder / "acme.yaml").read_text()
+    assert "ACME-PRODUCTS-MIB (LAST-UPDATED 202405060000Z), acme/mibs ACME-PRODUCTS-MIB.my" in text
+    table = yaml.safe_load(text)
+    assert table["source"]["module"] == "ACME-PRODUCTS-MIB"
+    assert table["products"] == {
+        "1.3.6.1.4.1.99999.1.1.1": ["acmeWSC2960X48FPDL", "WS-C2960X-48FPD-L"],
+        "1.3.6.1.4.1.99999.1.2": ["acmeR100", "R-100"],
+        "1.3.6.1.4.1.99999.1.3": ["cat4006", "WS-C4006"],
+        "1.3.6.1.4.1.99999.1.4": ["acmeOld", "acmeOld"],
+        "1.3.6.1.4.1.99999.1.5.7": ["acmeDeep", "acmeDeep"],
+    }  # acmeSwitches groups products: a family, not a product; acmeFans excluded
+
+
+def test_generator_names_a_missing_module(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = folder / "sources.yaml"
+    spec.write_text("tables: {x: {vendor: X, module: NOPE-MIB, roots: [a]}}\n")
+    assert mibgen.main([str(folder / "mibs"), "--spec", str(spec), "--out", str(folder)]) == 1
+    assert "NOPE-MIB not in" in capsys.readouterr().err
+
+
+def test_shipped_tables_name_their_source_and_load() -> None:
+    files = sorted((SHIPPED / "products").glob("*.yaml"))
+    tables = [f for f in files if f.name != "sources.yaml"]
+    assert tables, "no product tables shipped"
+    for path in tables:
+        header = path.read_text().split("\n\n", 1)[0]
+        assert "Source:" in header and "mibgen" in header, path.name
+    rules = load_rules(SHIPPED)
+    assert rules.products["1.3.6.1.4.1.25461.2.3.57"].model == "PA-5450"
+    assert rules.products["1.3.6.1.4.1.9.1.448"].name == "cat4006"
+
+
+def system(descr: str, object_id: str, **more: RawValue) -> dict[str, RawValue]:
+    raw: dict[str, RawValue] = {"1.3.6.1.2.1.1.1.0": descr.encode()}
+    raw["1.3.6.1.2.1.1.2.0"] = SnmpOid(object_id)
+    raw.update(more)
+    return raw
+
+
+def test_model_from_the_product_table_with_its_mib_object_as_evidence() -> None:
+    rules = load_rules()
+    ident = identify(
+        system(
+            "Cisco Internetwork Operating System Software IOS (tm) C4000", "1.3.6.1.4.1.9.1.448"
+        ),
+        rules,
+    )
+    assert ident.model == "WS-C4006"
+    assert ident.evidence["model"] == "cisco-ios: sysObjectID = CISCO-PRODUCTS-MIB::cat4006"
+
+
+def test_the_chassis_model_wins_over_the_product_table() -> None:
+    ent = "1.3.6.1.2.1.47.1.1.1.1"
+    ident = identify(
+        system(
+            "Cisco IOS Software, C4500 Software (cat4500-IPBASEK9-M), Version 12.2(54)SG",
+            "1.3.6.1.4.1.9.1.448",
+            **{f"{ent}.5.1": 3, f"{ent}.4.1": 0, f"{ent}.13.1": b"WS-C4006-S3"},
+        ),
+        load_rules(),
+    )
+    assert (ident.model, ident.evidence["model"]) == (
+        "WS-C4006-S3",
+        "cisco-ios: entPhysicalModelName.1",
+    )

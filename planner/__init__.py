@@ -19,8 +19,10 @@ from planner.errors import (
     ScheduleError,
     SettingsError,
 )
+from planner.gaps import Gap, lifecycle_gaps
 from planner.graphcore import EstateGraph, index_estate
 from planner.groups import GroupSettings, form_move_groups
+from planner.hardware_lifecycle import HardwareOverrides
 from planner.hubs import HubRules, Hubs, detect_hubs
 from planner.importer import parse_import
 from planner.lifecycle import Lifecycle, Product, Release, catalogue_from_mapping, parse_product
@@ -30,7 +32,7 @@ from planner.movegroup import GroupLink, MoveGroup, MoveGroups
 from planner.plan import AssetPlan, Plan, WaveOutcome, plan
 from planner.settings import CATALOGUE_FILE, SETTINGS_FILES, Settings, merge
 from planner.strategy import StrategyChoice, StrategyRules, choose_strategy
-from planner.support import AssetSupport, HardwareOverrides, assess_support
+from planner.support import AssetSupport, assess_support
 from planner.waves import Wave, WaveSettings, group_loads, plan_waves
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "EstateGraph",
     "Exposure",
     "FinancialYear",
+    "Gap",
     "GroupLink",
     "GroupSettings",
     "HardwareOverrides",
@@ -87,6 +90,7 @@ __all__ = [
     "group_loads",
     "index_estate",
     "lay_out_years",
+    "lifecycle_gaps",
     "merge",
     "parse_import",
     "parse_product",

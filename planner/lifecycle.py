@@ -4,9 +4,15 @@
 ``{"schema_version", "generated_at", "result": {"name", "label", "category", "releases": [...]}}``;
 the snapshot files in the project's shared lifecycle folder have the same shape, so
 :func:`parse_product` reads both. Status is computed against *today* from the ``*From`` dates
-(``eoasFrom`` end of active support, ``eolFrom`` end of security support, ``eoesFrom`` end of paid
+(``eoasFrom`` end of active support, ``eolFrom`` end of security support, ``eoesFrom`` end of
 extended support); the ``is*`` flags were true on the day the data was generated and are used only
 when a date is missing.
+
+Extended support is paid (Windows ESU, RHEL ELS, Ubuntu Pro ESM) or free community long-term
+support (Debian LTS). endoflife.date does not say which, so a product's ``extended_support`` comes
+from the catalogue (``community`` or ``paid``); a product it does not name is taken as paid. The
+verdict people see is one of :data:`VERDICTS`: supported, extended (paid), extended (community),
+eol, unknown.
 """
 
 from __future__ import annotations
@@ -24,6 +30,10 @@ EXTENDED = "extended"
 EOL = "eol"
 UNKNOWN = "unknown"
 STATUSES = (SUPPORTED, EXTENDED, EOL, UNKNOWN)
+PAID = "paid"
+COMMUNITY = "community"
+EXTENDED_KINDS = (PAID, COMMUNITY)
+VERDICTS = (SUPPORTED, f"{EXTENDED} ({PAID})", f"{EXTENDED} ({COMMUNITY})", EOL, UNKNOWN)
 API_URL = "https://endoflife.date/api/v1/products/{product}"
 
 
@@ -40,6 +50,9 @@ class Release:
     eol_flag: bool | None = None  # isEol on the day the data was generated
     latest: str | None = None
     source: str = ""
+    # the vendor publishes no date for the release itself: it is supported as long as the
+    # hardware it runs on (classic IOS 15.2E on a Catalyst, an iLO on its ProLiant)
+    follows_hardware: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +63,7 @@ class Product:
     releases: tuple[Release, ...]
     source: str
     generated: date | None = None
+    extended_support: str | None = None  # paid | community; None: the source does not say (paid)
 
     def release(self, cycle: str) -> Release | None:
         for rel in self.releases:
@@ -77,7 +91,8 @@ class Lifecycle:
         """These facts overlaid with ``newer`` (e.g. synced from the API) release by release.
 
         A cycle present in both takes the newer facts; cycles only in the catalogue are kept
-        (the API may not list old releases such as IOS-XE 16.9).
+        (the API may not list old releases such as IOS-XE 16.9), and so is the catalogue's word
+        on whether extended support is paid or community (the API does not say).
         """
         by_name = self.index()
         for prod in newer:
@@ -87,7 +102,11 @@ class Lifecycle:
                 continue
             cycles = {r.cycle for r in prod.releases}
             kept = tuple(r for r in old.releases if r.cycle not in cycles)
-            by_name[prod.name] = replace(prod, releases=prod.releases + kept)
+            by_name[prod.name] = replace(
+                prod,
+                releases=prod.releases + kept,
+                extended_support=prod.extended_support or old.extended_support,
+            )
         return Lifecycle(tuple(by_name[n] for n in sorted(by_name)))
 
 
@@ -99,10 +118,24 @@ class Standing:
     ends: date | None  # when the current status ends (or ended, for eol)
     days_remaining: int | None  # negative: days since it ended
     phase: str  # wording for people: "active support", "security fixes only", ...
+    extended: str | None = None  # paid | community while the status is extended
+
+    @property
+    def verdict(self) -> str:
+        return verdict(self.status, self.extended)
 
 
-def standing_on(release: Release, today: date) -> Standing:
-    """Status of ``release`` on ``today`` from its dates (flags only fill missing dates)."""
+def verdict(status: str, extended: str | None = None) -> str:
+    """The status as people read it: 'extended (paid)' / 'extended (community)' for extended."""
+    if status == EXTENDED:
+        return f"{EXTENDED} ({extended or PAID})"
+    return status
+
+
+def standing_on(release: Release, today: date, extended_support: str | None = None) -> Standing:
+    """Status of ``release`` on ``today`` from its dates (flags only fill missing dates).
+
+    ``extended_support`` (the product's: paid or community) names the extended phase."""
     sec, ext = release.security_until, release.extended_until
     if sec is None:
         if release.eol_flag:
@@ -117,7 +150,13 @@ def standing_on(release: Release, today: date) -> Standing:
             phase = "supported"
         return Standing(SUPPORTED, sec, (sec - today).days, phase)
     if ext is not None and today < ext:
-        return Standing(EXTENDED, ext, (ext - today).days, "paid extended support only")
+        kind = extended_support or PAID
+        phase = (
+            "free community long-term support (LTS) only"
+            if kind == COMMUNITY
+            else "paid extended support only"
+        )
+        return Standing(EXTENDED, ext, (ext - today).days, phase, kind)
     end = ext if ext is not None and ext > sec else sec
     return Standing(EOL, end, (end - today).days, "end of life")
 
@@ -184,10 +223,12 @@ def parse_product(obj: Any, *, source: str | None = None) -> Product:
 def catalogue_from_mapping(data: Any) -> Lifecycle:
     """The built-in catalogue (``config/lifecycle/catalogue.yaml``) as :class:`Lifecycle`.
 
-    Shape: ``{products: {<name>: {label, category, source, releases: [{cycle, label, released,
-    active_until, security_until, extended_until, eol, source}]}}}``. Every release needs a
-    source (its own or the product's); ``eol`` (true/false) only matters when there is no
-    ``security_until`` date.
+    Shape: ``{products: {<name>: {label, category, source, extended_support, releases: [{cycle,
+    label, released, active_until, security_until, extended_until, eol, source}]}}}``. Every
+    release needs a source (its own or the product's); ``eol`` (true/false) only matters when
+    there is no ``security_until`` date; ``extended_support`` (paid or community) says what the
+    ``extended_until`` period is; ``follows_hardware: true`` marks a release the vendor gives no
+    date of its own (it is supported as long as the hardware it runs on).
     """
     if not isinstance(data, Mapping) or not isinstance(data.get("products"), Mapping):
         raise LifecycleDataError("lifecycle catalogue: expected a mapping with 'products'")
@@ -199,6 +240,12 @@ def catalogue_from_mapping(data: Any) -> Lifecycle:
             problems.append(f"products.{name}: must be a mapping")
             continue
         psource = _text(body.get("source"))
+        kind = body.get("extended_support")
+        if kind is not None and kind not in EXTENDED_KINDS:
+            problems.append(
+                f"products.{name}.extended_support: must be {' or '.join(EXTENDED_KINDS)}"
+            )
+            kind = None
         releases: list[Release] = []
         for i, rel in enumerate(body.get("releases") or []):
             where = f"products.{name}.releases[{i}]"
@@ -217,6 +264,14 @@ def catalogue_from_mapping(data: Any) -> Lifecycle:
             flag = rel.get("eol")
             if flag is not None and not isinstance(flag, bool):
                 problems.append(f"{where}.eol: must be true or false")
+            follows = rel.get("follows_hardware", False)
+            if not isinstance(follows, bool):
+                problems.append(f"{where}.follows_hardware: must be true or false")
+            elif follows and (flag is not None or dates["security_until"] is not None):
+                problems.append(
+                    f"{where}: follows_hardware takes its dates from hardware.yaml; "
+                    "drop 'eol' and 'security_until'"
+                )
             releases.append(
                 Release(
                     cycle=_text(rel["cycle"]),
@@ -227,6 +282,7 @@ def catalogue_from_mapping(data: Any) -> Lifecycle:
                     extended_until=dates["extended_until"],
                     eol_flag=_flag(flag),
                     source=rsource,
+                    follows_hardware=follows is True,
                 )
             )
         products.append(
@@ -236,6 +292,7 @@ def catalogue_from_mapping(data: Any) -> Lifecycle:
                 category=_text(body.get("category")),
                 releases=tuple(releases),
                 source=psource,
+                extended_support=kind,
             )
         )
     if problems:

@@ -21,10 +21,10 @@ from planner.debt_settings import DebtFile, DebtSettings
 from planner.errors import SettingsError
 from planner.fields import Loc, Strict, describe, key_path, raise_problems
 from planner.groups import GroupSettings, GroupSettingsFile
+from planner.hardware_lifecycle import HardwareFile, HardwareOverrides
 from planner.hubs import HubRules, HubRulesFile
 from planner.matching import MatchingFile, MatchingRules
 from planner.strategy import StrategyFile, StrategyRules
-from planner.support import HardwareFile, HardwareOverrides
 from planner.waves import WaveSettings, WavesFile
 
 SETTINGS_FILES: Mapping[str, tuple[str, str]] = {

@@ -403,6 +403,10 @@ def _asset_detail(a: planner.AssetPlan) -> dict[str, Any]:
                 "extended_until": c.extended_until.isoformat() if c.extended_until else None,
                 "days_remaining": c.days_remaining,
                 "evidence": c.evidence,
+                "verdict": c.verdict,
+                "why": c.why,
+                "packaged_by": c.packaged_by,
+                "source": c.source,
             }
             for c in a.support.components
         ],

@@ -1,4 +1,4 @@
-"""Planning commands: plan, plan list, plan diff, waves, debt, lifecycle sync, import."""
+"""Planning commands: plan, plan list, plan diff, waves, debt, lifecycle sync and gaps, import."""
 
 from __future__ import annotations
 
@@ -365,6 +365,68 @@ def lifecycle_sync(
         click.echo(f"  not updated: {name}: {why}", err=True)
     if not report.fetched and report.failed:
         sys.exit(1)
+
+
+@lifecycle.command("gaps")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--database", help="Database URL (overrides the configuration).")
+@click.option("--today", help="Judge support as of this date (YYYY-MM-DD; default: today).")
+@click.option("--top", type=int, default=30, show_default=True, help="How many gaps to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print every gap as JSON.")
+def lifecycle_gaps(
+    config_path: str | None, database: str | None, today: str | None, top: int, as_json: bool
+) -> None:
+    """List what has no lifecycle data, by how many assets it touches: OS and firmware texts,
+    products without a readable release, notable packages no rule names, hardware models."""
+    import planner
+    from agent.bridge.plan_runs import estate_from_store, load_lifecycle, load_planner_settings
+    from agent.errors import ConfigError
+    from planner.plan import plain
+
+    day = _today(today)
+    settings = load_config_or_exit(config_path)
+    try:
+        rules = load_planner_settings()
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    store = open_store(settings, database)
+    try:
+        estate = estate_from_store(store)
+        facts = load_lifecycle(store)
+    finally:
+        store.close()
+    support = planner.assess_support(estate, facts, rules.matching, day, rules.hardware)
+    gaps = planner.lifecycle_gaps(estate, support, rules.matching)
+    ours = {a.id for a in estate.assets if not a.external}
+    unknown = sum(1 for s in support if s.asset_id in ours and s.status == "unknown")
+    if as_json:
+        body = {
+            "today": day.isoformat(),
+            "assets": len(ours),
+            "without_lifecycle_data": unknown,
+            "gaps": [plain(g) for g in gaps],
+        }
+        click.echo(json.dumps(body, indent=2, sort_keys=True))
+        return
+    if not ours:
+        click.echo(
+            "no assets in the store yet: store some first with `cloudward scan` (or "
+            "`cloudward import FILE`), then run `cloudward lifecycle gaps` again"
+        )
+        return
+    click.echo(
+        f"lifecycle gaps as of {day}: {unknown} of {len(ours)} assets without lifecycle data; "
+        f"{len(gaps)} gap{'' if len(gaps) == 1 else 's'}, most assets first"
+    )
+    if not gaps:
+        click.echo("every OS, firmware, notable package and hardware model has lifecycle data")
+    for g in gaps[:top]:
+        click.echo(f"{g.assets:6d}  {g.kind:<9} {g.subject}")
+        seen = f"; versions {', '.join(g.versions)}" if g.versions else ""
+        click.echo(f"{'':17}{g.reason} (e.g. {', '.join(g.examples)}{seen})")
+    if len(gaps) > top:
+        click.echo(f"... and {len(gaps) - top} more (--top {len(gaps)} or --json shows them all)")
 
 
 @cli.command("import")

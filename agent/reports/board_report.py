@@ -80,6 +80,8 @@ def build_report(
     )
     wave_rows = [_wave_row(w, body) for w in body["waves"]]
     status = Counter(a["support"]["status"] for a in assets)
+    # the verdict splits extended into paid and community (plans stored before it: status)
+    verdicts = Counter(a["support"].get("verdict") or a["support"]["status"] for a in assets)
     return {
         "title": title,
         "generated": (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
@@ -90,6 +92,8 @@ def build_report(
         "summary": body["summary"],
         "total": len(assets),
         "status": status,
+        "verdicts": verdicts,
+        "known": len(assets) - status.get("unknown", 0),
         "status_labels": figures.STATUS_LABELS,
         "statuses": figures.STATUSES,
         "sites": sorted(Counter(site.values()).items()),

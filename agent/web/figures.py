@@ -31,9 +31,9 @@ from planner.dates import financial_year, financial_year_bounds
 STATUSES = ("eol", "extended", "supported", "unknown")
 STATUS_LABELS = {
     "eol": "past end of support",
-    "extended": "paid extended support only",
+    "extended": "extended support only (paid, or free community LTS)",
     "supported": "supported",
-    "unknown": "no lifecycle match",
+    "unknown": "without lifecycle data",
 }
 WAVE_COLOURS = {
     "landing-zone": "#0a7d8c",

@@ -95,6 +95,7 @@ def overview(store: Store) -> dict[str, Any]:
         ),
         "eos_chart": eos,
         "undated": undated,
+        "without_data": by_status.get("unknown", 0),
     }
 
 

@@ -182,3 +182,32 @@ def test_report_on_a_scanned_estate(tmp_path_factory: pytest.TempPathFactory) ->
 
 def esc(text: str) -> str:
     return str(escape(text))
+
+
+def test_coverage_is_counted_apart_from_support(planned: Any, page: str) -> None:
+    """Assets without lifecycle data are shown as such and left out of the percentages; the
+    extended card says how much is paid and how much free community support."""
+    store, _ = planned
+    body = plan_body(store)
+    assert body is not None
+    rows = {str(a.id) for a in store_assets(store)}
+    shown = [a for a in body["assets"] if str(a["asset_id"]) in rows]
+    verdicts = [a["support"]["verdict"] for a in shown]
+    unknown = verdicts.count("unknown")
+    known = len(shown) - unknown
+    eol = verdicts.count("eol")
+    paid, community = verdicts.count("extended (paid)"), verdicts.count("extended (community)")
+    assert unknown and known and eol
+    pct = f"{100 * eol / known:.0f}%"
+    assert f"past end of support ({pct} of the {known} with lifecycle data)" in page
+    assert f"extended support only ({paid} paid, {community} free community LTS)" in page
+    assert f'<div class="n">{unknown}</div><div class="l">assets without lifecycle data' in page
+    assert f"{unknown} of {len(shown)} assets have no lifecycle data" in page
+    assert "paid extended support only</div>" not in page, "Debian LTS is not paid"
+
+
+def store_assets(store: Store) -> list[Any]:
+    from sqlmodel import select
+
+    with store.session() as s:
+        return list(s.exec(select(m.Asset)).all())

@@ -86,13 +86,22 @@ def test_support_status_from_lifecycle_dates(council: Plan) -> None:
         "core-sw01": "eol",  # IOS-XE 16.9 (catalogue: Cisco bulletin timeline)
         "fw01": "eol",  # FortiOS 6.4: end of support 2024-09-30
         "sc-app01": "supported",  # Windows Server 2019 until 2029-01-09
-        "access-sw01": "unknown",  # classic IOS 15.2 has no lifecycle data
+        # classic IOS 15.2E has no date of its own: it is supported as long as the 2960-X it
+        # runs on (hardware.yaml: to 2027-10-31)
+        "access-sw01": "supported",
         "ups01": "unknown",  # no OS or firmware reported
     }
     for asset_id, status in expected.items():
         assert council.asset(asset_id).support.status == status, asset_id
     sql01 = council.asset("sql01").support.component("os")
     assert sql01 is not None and sql01.days_remaining == 42, "2026-09-01 to 2026-10-13"
+    ios = council.asset("access-sw01").support.component("os")
+    assert ios is not None and (ios.product, ios.cycle, ios.status) == (
+        "cisco-ios",
+        "15.2e",
+        "supported",
+    ), "IOS 15.2E follows the hardware"
+    assert ios.ends is not None and ios.ends.isoformat() == "2027-10-31"
     switch = council.asset("access-sw01").support.component("hardware")
     assert switch is not None and switch.ends is not None
     assert switch.ends.isoformat() == "2027-10-31", "the 2960-X override from hardware.yaml"

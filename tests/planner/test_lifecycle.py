@@ -100,11 +100,16 @@ def test_catalogue_is_sourced_and_agrees_with_the_snapshot(
 ) -> None:
     assert catalogue.products, "the built-in catalogue is not empty"
     for product in catalogue.products:
-        assert product.releases, product.name
+        assert product.releases or product.source, f"{product.name}: no releases, no source"
         for rel in product.releases:
             assert rel.source, f"{product.name} {rel.cycle} has no source"
         snap = snapshot_dir / f"{product.name}.json"
-        assert snap.exists(), f"{product.name} is an endoflife.date product name"
+        if not snap.exists():
+            assert "not in the endoflife.date snapshot" in product.source.lower(), (
+                f"{product.name}: not an endoflife.date product of the snapshot, and the "
+                "catalogue does not say so"
+            )
+            continue
         live = parse_product(json.loads(snap.read_text()))
         for rel in product.releases:
             other = live.release(rel.cycle)

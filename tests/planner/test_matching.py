@@ -69,12 +69,13 @@ def test_os_spellings(rules: MatchingRules, given: tuple[Any, ...], want: tuple[
 def test_software_spellings(
     rules: MatchingRules, given: tuple[str, str], want: tuple[str, str]
 ) -> None:
-    found = rules.match("software", f"{given[0]} {given[1]}")
+    found = rules.match_software(*given)
     assert found is not None and (found.product, found.cycle) == want
 
 
 def test_unknowns_stay_unknown(rules: MatchingRules) -> None:
-    assert rules.match_os("IOS", "15.2(7)E3", None, "switch") is None, "no classic IOS data"
+    assert rules.match_os("AXIS OS", "9.80.3.8", None, "camera") is None, "no AXIS OS rule"
+    assert rules.match_os(None, None, "15.2(7r)E", "switch") is None, "a boot loader names no OS"
     assert rules.match("software", "SQL Server Management Studio 18.12") is None, "a tool"
     partial = rules.match_os("Windows 2000", None, None, "server")
     assert partial is not None and partial.cycle is None, "product known, cycle not"

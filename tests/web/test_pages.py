@@ -128,6 +128,17 @@ def test_overview_counts_match_the_store(planned: Any) -> None:
         )
     assert f'<div class="card s-eol"><div class="n">{eol}</div>' in page
     assert 'id="eos-timeline"' in page and 'id="status-by-class"' in page
+    with store.session() as s:
+        unknown = len(
+            s.exec(
+                select(m.AssetPlan.id).where(
+                    m.AssetPlan.plan_id == plan_id, m.AssetPlan.support_status == "unknown"
+                )
+            ).all()
+        )
+    assert unknown, "the council estate has assets no lifecycle data covers"
+    assert f'<div class="n">{unknown}</div><div class="l">without lifecycle data' in page
+    assert "no lifecycle match" not in page and "paid extended support only" not in page
 
 
 def test_pages_on_an_empty_store(tmp_path: Path) -> None:

@@ -108,9 +108,9 @@ class HardwareOverrides:
             for entry in self.entries:
                 if entry.local != local or entry.serial or not entry.model or not model:
                     continue
-                if entry.vendor and vendor not in OS_MAKERS:
-                    if entry.vendor.strip().lower() not in vendor:
-                        continue
+                maker = (entry.vendor or "").strip().lower()
+                if maker and vendor not in OS_MAKERS and maker not in vendor:
+                    continue
                 if fnmatch.fnmatchcase(model, entry.model.strip().lower()):
                     found.append(entry)
                     break

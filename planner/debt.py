@@ -22,6 +22,7 @@ from planner.factors import (
     hardware_age,
     hardware_support,
     runway,
+    status_value,
     utilisation,
 )
 from planner.graphcore import EstateGraph, FloatArray, distinct, pagerank
@@ -47,6 +48,12 @@ class AssetDebt:
 
     def factor(self, name: str) -> DebtFactor:
         return next(f for f in self.factors if f.name == name)
+
+
+def rank_key(debt: AssetDebt, name: str) -> tuple[float, float, int, str, str]:
+    """Order of a debt ranking: score, then criticality, then dependants, then name and id
+    (never the order of a store's ids)."""
+    return (-debt.score, -debt.factor("criticality").value, -debt.dependants, name, debt.asset_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +168,13 @@ class _Scorer:
                 "os_support", sv["unknown"], "no OS or firmware reported: support unknown"
             )
         else:
-            os_f = self.factor("os_support", sv[os_comp.status], os_comp.evidence)
+            value, how = status_value(os_comp.status, os_comp.days_remaining, self.s)
+            os_f = self.factor("os_support", value, os_comp.evidence + how)
         software = [c for c in sup.components if c.component == "software"]
         if software:
-            worst = max(software, key=lambda c: sv[c.status])
-            sw_f = self.factor("software_support", sv[worst.status], worst.evidence)
+            scored = [(status_value(c.status, c.days_remaining, self.s), c) for c in software]
+            (value, how), worst = max(scored, key=lambda x: (x[0][0], x[1].subject))
+            sw_f = self.factor("software_support", value, worst.evidence + how)
         else:
             sw_f = self.factor(
                 "software_support", 0.0, "no major software with lifecycle data detected"

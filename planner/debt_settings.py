@@ -34,6 +34,7 @@ class DebtSettings:
     status_values: Mapping[str, float]
     out_of_warranty: float = 0.5
     runway_days: int = 730
+    overdue_days: int = 730
     age_start_years: float = 3.0
     age_full_years: float = 8.0
     exposure_values: Mapping[str, float] | None = None
@@ -84,6 +85,7 @@ class DebtFile(Strict):
     status_values: dict[Annotated[str, known(STATUSES, "status")], Number] = {}
     out_of_warranty: Number = Field(0.5, ge=0, le=1)
     runway_days: int = Field(730, ge=1)
+    overdue_days: int = Field(730, ge=0)
     hardware_age_years: AgeFile = Field(default_factory=AgeFile)
     exposure_values: dict[Annotated[str, known(EXPOSURE_KINDS, "exposure kind")], Number] = {}
     utilisation: UtilisationFile = Field(default_factory=UtilisationFile)
@@ -106,6 +108,7 @@ class DebtFile(Strict):
             status_values={status: self.status_values.get(status, 0.0) for status in STATUSES},
             out_of_warranty=self.out_of_warranty,
             runway_days=self.runway_days,
+            overdue_days=self.overdue_days,
             age_start_years=self.hardware_age_years.start,
             age_full_years=self.hardware_age_years.full,
             exposure_values=dict(self.exposure_values),

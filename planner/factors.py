@@ -29,7 +29,22 @@ def exposure_value(asset: AssetInput, s: DebtSettings) -> tuple[float, str]:
         f"{e.kind}" + (f" ({e.detail})" if e.detail else "") for e in asset.exposures
     )
     values = s.exposure_values or {}
-    return min(1.0, sum(values.get(k, 0.0) for k in seen)), detail
+    clear = 1.0
+    for kind in seen:  # each exposure closes part of what is left: more never scores less
+        clear *= 1.0 - min(1.0, values.get(kind, 0.0))
+    return 1.0 - clear, detail
+
+
+def status_value(status: str, days_remaining: int | None, s: DebtSettings) -> tuple[float, str]:
+    """The value of a support status. Past the end it grows from the extended value to the eol
+    value over ``s.overdue_days``: long unsupported is more debt than just unsupported."""
+    sv = s.status_values
+    if status != EOL or days_remaining is None or days_remaining >= 0 or s.overdue_days <= 0:
+        return sv[status], ""
+    past = -days_remaining
+    low = min(sv[EXTENDED], sv[EOL])
+    value = low + (sv[EOL] - low) * min(1.0, past / s.overdue_days)
+    return value, f" (scored {past} days past the end, full at {s.overdue_days})"
 
 
 def hardware_support(
@@ -45,7 +60,10 @@ def hardware_support(
         return s.out_of_warranty, f"out of warranty since {facts.warranty_until} ({facts.source})"
     if hw is not None:
         return 0.0, hw.evidence
-    return 0.0, "no hardware end-of-life or warranty data (add an override by model or serial)"
+    return 0.0, (
+        "no hardware end-of-life or warranty data (add the model or serial to hardware.yaml, "
+        "or under hardware.local in the planner settings file)"
+    )
 
 
 def runway(sup: AssetSupport, s: DebtSettings) -> tuple[float, str]:

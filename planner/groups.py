@@ -20,9 +20,10 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import AfterValidator, Field
 
+from planner.cuts import adopt_strays, split_oversize, structural_hubs
 from planner.fields import Note, Number, Strict, Text, one_of, validated
 from planner.graphcore import BACKENDS, EstateGraph, distinct, partition, undirected
-from planner.hubs import Hubs
+from planner.hubs import Hub, Hubs
 from planner.links import LinkRules, LinkRulesFile, classify_links
 from planner.movegroup import (
     LANDING_ZONE,
@@ -53,6 +54,9 @@ class GroupSettings:
     follow_share: float = 0.6
     backend: str = "igraph"
     links: LinkRules = field(default_factory=LinkRules)
+    cut_share: float = 0.1
+    hub_min_groups: int = 10
+    hub_outside_share: float = 0.8
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> GroupSettings:
@@ -69,6 +73,9 @@ class GroupSettingsFile(Strict):
     follow_share: Number = Field(0.6, ge=0, le=1)
     backend: Annotated[Text, AfterValidator(one_of(BACKENDS))] = "igraph"
     links: LinkRulesFile = Field(default_factory=LinkRulesFile)
+    cut_share: Number = Field(0.1, gt=0, le=1)
+    hub_min_groups: int = Field(10, ge=2)
+    hub_outside_share: Number = Field(0.8, ge=0, le=1)
     notes: Note = None
 
     def build(self) -> GroupSettings:
@@ -80,6 +87,9 @@ class GroupSettingsFile(Strict):
             follow_share=self.follow_share,
             backend=self.backend,
             links=self.links.build(),
+            cut_share=self.cut_share,
+            hub_min_groups=self.hub_min_groups,
+            hub_outside_share=self.hub_outside_share,
         )
 
 
@@ -107,13 +117,24 @@ def form_move_groups(
     s, d = src[inner], dst[inner]
     lr = settings.links
     w = np.where(kinds.hard[inner], lr.hard_weight, lr.soft_weight).astype(np.float64)
+    if lr.weak_ports:  # print, file share, monitoring: too weak to glue applications together
+        weak = np.isin(graph.port[inner], np.fromiter(sorted(lr.weak_ports), dtype=np.int64))
+        w[weak] = np.minimum(w[weak], lr.weak_weight)
+    retiring = np.fromiter((c.strategy == "retire" for c in strategies), dtype=bool, count=n)
+    w[retiring[s] | retiring[d]] = 0.0  # what is retired goes after its users; it glues nothing
     if s.size:
         pairs = distinct(np.concatenate([s * n + d, d * n + s]))
         peers = np.bincount(pairs // n, minlength=n)
         ref = float(np.percentile(peers[peers > 0], settings.degree_percentile))
         factor = np.minimum(1.0, ref / np.maximum(peers, 1))
         w = w * np.minimum(factor[s], factor[d])
-    part = _partition(graph, planned, s, d, w, settings)
+    part, called, fan_in = _partition(graph, planned, s, d, w, settings)
+    if called.any():  # shared infrastructure found by structure joins the landing zone
+        hubs = _with_structural(graph, hubs, called, fan_in, settings)
+        hub |= called
+        kinds = classify_links(graph, lr, hubs=hub, stays=stays)
+        planned &= ~called
+        inner = planned[src] & planned[dst] & (src != dst)
     masks = {
         "inner": inner,
         "planned": planned,
@@ -124,9 +145,33 @@ def form_move_groups(
     return build_groups(graph, strategies, hubs, lr, kinds, masks, part, precedence)
 
 
+def _with_structural(
+    graph: EstateGraph, hubs: Hubs, called: Any, fan_in: Any, settings: GroupSettings
+) -> Hubs:
+    found = {int(x) for x in np.flatnonzero(called).tolist()}
+    extra = [
+        Hub(
+            graph.assets[x].id,
+            ("shared (by structure)",),
+            int(fan_in[x]),
+            (
+                f"called from {int(fan_in[x])} move groups (at least {settings.hub_min_groups}) "
+                f"with at least {100 * settings.hub_outside_share:g}% of its peers outside its "
+                "own group: shared infrastructure found by structure",
+            ),
+        )
+        for x in sorted(found)
+    ]
+    ids = {h.asset_id for h in extra}
+    return Hubs(
+        tuple(sorted((*hubs.hubs, *extra), key=lambda h: h.asset_id)),
+        tuple(c for c in hubs.candidates if c.asset_id not in ids),
+    )
+
+
 def _partition(
     graph: EstateGraph, planned: Any, s: Any, d: Any, w: Any, settings: GroupSettings
-) -> Partition:
+) -> tuple[Partition, Any, Any]:
     n = graph.n
     unit = np.full(n, -1, dtype=np.int64)
     label_unit: dict[str, int] = {}
@@ -158,8 +203,21 @@ def _partition(
     comm = _split_labels(comm, labelled, uu, uv, uw, settings.follow_share)
     group = np.full(n, -1, dtype=np.int64)
     group[planned] = comm[unit[planned]]
-    group, split_from = _split_oversize(group, s, d, w, settings)
-    return Partition(group, split_from, settings.resolution, settings.max_group_size)
+    named = np.fromiter((bool(a.application) for a in graph.assets), dtype=bool, count=n)
+    called, fan_in = structural_hubs(
+        n,
+        group,
+        s,
+        d,
+        named,
+        min_groups=settings.hub_min_groups,
+        outside_share=settings.hub_outside_share,
+    )
+    group[called] = -1
+    group = adopt_strays(group, s, d, w, settings.follow_share, named)
+    group, split_from, whole = _split_oversize(group, s, d, w, settings, named)
+    part = Partition(group, split_from, settings.resolution, settings.max_group_size, whole)
+    return part, called, fan_in
 
 
 def _renumber(group: Any) -> Any:
@@ -207,44 +265,25 @@ def _split_labels(comm: Any, labelled: Any, uu: Any, uv: Any, uw: Any, share: fl
 
 
 def _split_oversize(
-    group: Any, s: Any, d: Any, w: Any, settings: GroupSettings
-) -> tuple[Any, dict[int, int]]:
-    """Split groups above the maximum size: Leiden at 4x, 16x, 64x the resolution, then by id."""
-    limit = settings.max_group_size
-    out = group.copy()
-    origin: dict[int, int] = {}  # group -> size of the cluster it was split from
-    for attempt in range(4):
-        sizes = np.bincount(out[out >= 0]) if (out >= 0).any() else np.zeros(0, dtype=np.int64)
-        big = np.flatnonzero(sizes > limit).tolist()
-        if not big:
-            break
-        next_label = int(out.max()) + 1
-        for g in big:
-            nodes = np.flatnonzero(out == g)
-            inside = (out[s] == g) & (out[d] == g)
-            ls, ld = np.searchsorted(nodes, s[inside]), np.searchsorted(nodes, d[inside])
-            lu, lv, lw = undirected(nodes.size, ls, ld, w[inside])
-            if attempt < 3:
-                parts = partition(
-                    nodes.size,
-                    lu,
-                    lv,
-                    lw,
-                    resolution=settings.resolution * 4.0 ** (attempt + 1),
-                    seed=settings.seed,
-                    backend=settings.backend,
-                )
-            else:  # traffic gives no split: cut in id order
-                parts = np.arange(nodes.size) // limit
-            out[nodes] = parts + next_label
-            size = origin.get(g, int(nodes.size))
-            for p in range(int(parts.max()) + 1):
-                origin[next_label + p] = size
-            next_label += int(parts.max()) + 1
-    final = {int(g) for g in distinct(out[out >= 0]).tolist()}
-    split_from = {g: size for g, size in origin.items() if g in final}
+    group: Any, s: Any, d: Any, w: Any, settings: GroupSettings, named: Any
+) -> tuple[Any, dict[int, int], frozenset[int]]:
+    """Split groups above the maximum size along weak cuts only (:mod:`planner.cuts`)."""
+    out, origin, whole = split_oversize(
+        group,
+        s,
+        d,
+        w,
+        limit=settings.max_group_size,
+        resolution=settings.resolution,
+        seed=settings.seed,
+        backend=settings.backend,
+        cut_share=settings.cut_share,
+    )
+    out = adopt_strays(out, s, d, w, settings.follow_share, named)
+    final = {int(g) for g in distinct(out[out >= 0]).tolist()} if (out >= 0).any() else set()
     renumbered = _renumber(out)
     mapping = {
         int(o): int(r) for o, r in zip(out.tolist(), renumbered.tolist(), strict=True) if o >= 0
     }
-    return renumbered, {mapping[g]: size for g, size in split_from.items() if g in mapping}
+    split_from = {mapping[g]: size for g, size in origin.items() if g in final and g in mapping}
+    return renumbered, split_from, frozenset(mapping[g] for g in whole if g in mapping)

@@ -31,9 +31,11 @@ REASONS = (
     "default",
     "cut to break a cycle",
     "runs on this host",
+    "decommissioned after what uses it",
+    "decommissioned after the virtual machines at its site (no guest list)",
 )
 R_INPUT, R_HUB, R_RETAINED, R_EXTERNAL, R_HARD_PORT, R_SOFT_PORT, R_CHATTY, R_DEFAULT = range(8)
-R_CYCLE, R_RUNS_ON = 8, 9
+R_CYCLE, R_RUNS_ON, R_AFTER_USERS, R_SITE_GUESTS = 8, 9, 10, 11
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,8 @@ class LinkRules:
     default: str = "soft"
     hard_weight: float = 2.0
     soft_weight: float = 1.0
+    weak_ports: frozenset[int] = frozenset()  # grouping weight at most weak_weight
+    weak_weight: float = 0.1
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> LinkRules:
@@ -59,6 +63,8 @@ class LinkRulesFile(Strict):
     default: Annotated[Text, AfterValidator(one_of(("hard", "soft")))] = "soft"
     hard_weight: Number = Field(2.0, ge=0)
     soft_weight: Number = Field(1.0, ge=0)
+    weak_ports: list[int] = Field(default_factory=list)
+    weak_weight: Number = Field(0.1, ge=0)
     notes: Note = None
 
     @model_validator(mode="after")
@@ -76,6 +82,8 @@ class LinkRulesFile(Strict):
             default=self.default,
             hard_weight=self.hard_weight,
             soft_weight=self.soft_weight,
+            weak_ports=frozenset(self.weak_ports),
+            weak_weight=self.weak_weight,
         )
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from planner.graphcore import EstateGraph, feedback_arcs
 from planner.hubs import Hubs
-from planner.links import R_RUNS_ON, REASONS, LinkKinds, LinkRules
+from planner.links import R_AFTER_USERS, R_RUNS_ON, R_SITE_GUESTS, REASONS, LinkKinds, LinkRules
 from planner.strategy import STRATEGIES, StrategyChoice, summarise_strategy
 
 LANDING_ZONE = "landing-zone"
@@ -33,6 +33,7 @@ class MoveGroup:
     strategy_reasons: tuple[str, ...]
     links_inside: int
     hard_links_inside: int
+    constrained: tuple[str, ...] = ()  # constraints holding for any member (never a pilot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ class Partition:
     split_from: Mapping[int, int]  # group number -> size of the cluster it was split from
     resolution: float
     max_group_size: int
+    whole: frozenset[int] = frozenset()  # above the maximum size with no weak cut: kept whole
 
 
 def build_groups(
@@ -158,7 +160,8 @@ def build_groups(
         )
     group_of = {ids[x]: names[group[x]] for x in np.flatnonzero(group >= 0).tolist()}
     group_of.update({ids[x]: LANDING_ZONE for x in landing.tolist()})
-    glinks = _links(graph, group, names, kinds, inner, links, masks["planned"])
+    retiring = np.fromiter((c.strategy == "retire" for c in strategies), dtype=bool, count=graph.n)
+    glinks = _links(graph, group, names, kinds, inner, links, masks["planned"], retiring)
     codes = np.bincount(
         kinds.hard.astype(np.int64) * len(REASONS) + kinds.reason, minlength=2 * len(REASONS)
     )
@@ -219,16 +222,22 @@ def _group(
             f"{size} assets linked by {links_in} dependencies ({hard_in} hard), found by "
             f"traffic (Leiden, link density threshold {part.resolution:g})"
         )
+    if g in part.whole:
+        reason += (
+            f"; {size} assets, above the maximum group size {part.max_group_size}, but with no "
+            "weak cut: kept whole (its wave is stretched rather than the application broken)"
+        )
     if g in part.split_from:
         reason += (
             f"; split from a cluster of {part.split_from[g]} assets (more than the "
-            f"maximum group size {part.max_group_size})"
+            f"maximum group size {part.max_group_size}) along a weak cut"
         )
     prod = [a.production for a in assets]
     environment = "prod" if any(prod) else "nonprod"
     if any(prod) and not all(prod):
         reason += "; mixes production and non-production assets, so planned as production"
-    strategy, why = summarise_strategy([strategies[x] for x in nodes.tolist()], precedence)
+    choices = [strategies[x] for x in nodes.tolist()]
+    strategy, why = summarise_strategy(choices, precedence)
     return MoveGroup(
         name,
         tuple(a.id for a in assets),
@@ -239,6 +248,7 @@ def _group(
         why,
         links_in,
         hard_in,
+        tuple(sorted({c for x in choices for c in x.constraints})),
     )
 
 
@@ -250,24 +260,25 @@ def _links(
     inner: Any,
     rules: LinkRules,
     planned: Any,
+    retiring: Any,
 ) -> tuple[GroupLink, ...]:
     count = len(names)
     s, d = graph.src[inner], graph.dst[inner]
     gs, gd = group[s], group[d]
     between = gs != gd
-    gs, gd = gs[between], gd[between]
-    hard = kinds.hard[inner][between]
+    gs, gd = gs[between].copy(), gd[between].copy()
+    hard = kinds.hard[inner][between].copy()
     reason = kinds.reason[inner][between].astype(np.int64)
-    host_src, host_dst = [], []
-    for node, asset in enumerate(graph.assets):
-        host = graph.index.get(asset.host or "")
-        if host is not None and planned[host] and planned[node] and group[host] != group[node]:
-            host_src.append(group[host])  # the host waits for its guests
-            host_dst.append(group[node])
+    # infrastructure being retired goes after what uses it: the link turns round and is hard
+    after = retiring[d[between]] & ~retiring[s[between]]
+    gs[after], gd[after] = gd[after], gs[after].copy()
+    hard[after] = True
+    reason[after] = R_AFTER_USERS
+    host_src, host_dst, host_why = _hosts(graph, group, planned, retiring)
     gs = np.concatenate([gs, np.asarray(host_src, dtype=np.int64)])
     gd = np.concatenate([gd, np.asarray(host_dst, dtype=np.int64)])
     hard = np.concatenate([hard, np.ones(len(host_src), dtype=bool)])
-    reason = np.concatenate([reason, np.full(len(host_src), R_RUNS_ON, dtype=np.int64)])
+    reason = np.concatenate([reason, np.asarray(host_why, dtype=np.int64)])
     key = gs * max(count, 1) + gd
     uniq, inverse = np.unique(key, return_inverse=True)
     n_hard = np.bincount(inverse, weights=hard, minlength=uniq.size).astype(np.int64)
@@ -305,3 +316,54 @@ def _links(
             )
         )
     return tuple(sorted(out, key=lambda x: (x.src, x.dst)))
+
+
+def restrategise(
+    groups: MoveGroups,
+    strategies: tuple[StrategyChoice, ...],
+    precedence: tuple[str, ...] = STRATEGIES,
+) -> MoveGroups:
+    """The same groups with their strategy summaries redone (after a strategy was revised)."""
+    by_id = {c.asset_id: c for c in strategies}
+    out = []
+    for g in groups.groups:
+        strategy, why = summarise_strategy([by_id[a] for a in g.assets], precedence)
+        out.append(replace(g, strategy=strategy, strategy_reasons=why))
+    return replace(groups, groups=tuple(out))
+
+
+def _hosts(
+    graph: EstateGraph, group: Any, planned: Any, retiring: Any
+) -> tuple[list[int], list[int], list[int]]:
+    """Host -> guest group links (the host waits for its guests). A retiring hypervisor that no
+    asset names as its host waits for every moving virtual machine at its site."""
+    src: list[int] = []
+    dst: list[int] = []
+    why: list[int] = []
+    named: set[int] = set()
+    for node, asset in enumerate(graph.assets):
+        host = graph.index.get(asset.host or "")
+        if host is None:
+            continue
+        named.add(host)
+        if planned[host] and planned[node] and group[host] != group[node]:
+            src.append(int(group[host]))
+            dst.append(int(group[node]))
+            why.append(R_RUNS_ON)
+    orphans = [
+        h
+        for h, a in enumerate(graph.assets)
+        if a.device_class == "hypervisor" and retiring[h] and planned[h] and h not in named
+    ]
+    if not orphans:
+        return src, dst, why
+    by_site: dict[str | None, set[int]] = {}
+    for node, asset in enumerate(graph.assets):
+        if asset.virtual and planned[node] and not retiring[node]:
+            by_site.setdefault(asset.site, set()).add(int(group[node]))
+    for h in orphans:
+        for g in sorted(by_site.get(graph.assets[h].site, set()) - {int(group[h])}):
+            src.append(int(group[h]))
+            dst.append(g)
+            why.append(R_SITE_GUESTS)
+    return src, dst, why

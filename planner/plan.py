@@ -18,17 +18,21 @@ import numpy as np
 
 from planner.budget import FinancialYear, lay_out_years
 from planner.costing import AssetCost, price_assets
-from planner.debt import AssetDebt, score_debt
+from planner.debt import AssetDebt, rank_key, score_debt
 from planner.graphcore import index_estate
 from planner.groups import form_move_groups
 from planner.hubs import detect_hubs
 from planner.lifecycle import Lifecycle
 from planner.model import Estate
-from planner.movegroup import MoveGroups
+from planner.movegroup import MoveGroups, restrategise
+from planner.review import judge_at_move, keep_what_stays_needs
+from planner.schedule import horizon_warning
 from planner.settings import Settings
 from planner.strategy import StrategyChoice, choose_strategy
 from planner.support import AssetSupport, assess_support
 from planner.waves import GroupLoad, Wave, group_loads, plan_waves
+
+_REVIEWS = 5  # passes of the move-date check; each can only move later waves later
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,7 @@ class AssetPlan:
     debt_retired: float
     cost: AssetCost
     hub: bool
+    debt_ranking: str = "migration"  # migration | refresh (stays on premise) | outside
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,7 @@ class Plan:
     years: tuple[FinancialYear, ...]
     currency: str
     sources: Mapping[str, str]
+    warnings: tuple[str, ...] = ()
 
     def asset(self, asset_id: str) -> AssetPlan:
         for item in self.assets:
@@ -75,9 +81,12 @@ class Plan:
                 return item
         raise KeyError(asset_id)
 
-    def ranking(self) -> tuple[AssetPlan, ...]:
-        """Assets by debt score, highest first (ties by id)."""
-        return tuple(sorted(self.assets, key=lambda a: (-a.debt.score, a.asset_id)))
+    def ranking(self, kind: str = "migration") -> tuple[AssetPlan, ...]:
+        """One debt ranking, highest first: ``migration`` (what moves or retires) or ``refresh``
+        (kit that stays on premise and is replaced in place). Ties go by criticality,
+        dependants, name and id (:func:`planner.debt.rank_key`)."""
+        chosen = [a for a in self.assets if a.debt_ranking == kind]
+        return tuple(sorted(chosen, key=lambda a: rank_key(a.debt, a.name)))
 
     def to_dict(self) -> dict[str, Any]:
         waves = [plain(w) for w in self.waves]
@@ -101,6 +110,7 @@ class Plan:
                 "outside": list(self.groups.outside),
                 "waves": waves,
                 "years": plain(self.years),
+                "warnings": list(self.warnings),
             }
         )
         return data
@@ -144,15 +154,34 @@ def plan(
         infrastructure=hubs.ids,
         backend=settings.groups.backend,
     )
-    strategies = choose_strategy(graph, support, debt, settings.strategy)
-    groups = form_move_groups(
-        graph, strategies, hubs, settings.groups, settings.strategy.precedence
-    )
-    costs = price_assets(graph, strategies, settings.costs, today)
+    rules = settings.strategy
+    strategies = choose_strategy(graph, support, debt, rules, hubs=hubs.ids)
+    strategies = keep_what_stays_needs(graph, strategies, rules, hubs.ids)
+    groups = form_move_groups(graph, strategies, hubs, settings.groups, rules.precedence)
     criticality = {d.asset_id: d.factor("criticality").value for d in debt}
     chosen = {c.asset_id: c.strategy for c in strategies}
     loads = group_loads(groups, criticality, chosen, settings.waves)
     waves = plan_waves(groups, loads, settings.waves, today)
+    for _ in range(_REVIEWS):  # judged at the move date: each pass only turns rehosts into rebuilds
+        dated = {a: (w.number, w.end) for w in waves for a in w.assets}
+        strategies, changed = judge_at_move(strategies, support, dated)
+        if not changed:
+            break
+        groups = restrategise(groups, strategies, rules.precedence)
+        chosen = {c.asset_id: c.strategy for c in strategies}
+        loads = group_loads(groups, criticality, chosen, settings.waves)
+        waves = plan_waves(groups, loads, settings.waves, today)
+    costs = price_assets(graph, strategies, settings.costs, today)
+    ws = settings.waves
+    late = horizon_warning(
+        len(waves),
+        max((w.end for w in waves), default=None),
+        sum(loads[g].effort_days for g in loads),
+        today,
+        horizon_years=ws.horizon_years,
+        horizon_waves=ws.horizon_waves,
+        team_days_per_week=ws.team_days_per_week,
+    )
     wave_of = {a: w.number for w in waves for a in w.assets}
     moves = {a: w.end for w in waves for a in w.assets}
     effort = settings.waves.effort_days or {}
@@ -177,6 +206,9 @@ def plan(
                 retired,
                 costs[node],
                 asset.id in hub_ids,
+                "outside"
+                if asset.external
+                else ("refresh" if choice.strategy == "retain" else "migration"),
             )
         )
     by_id = {a.asset_id: a for a in assets}
@@ -201,6 +233,7 @@ def plan(
         years,
         c.currency,
         sources,
+        (late,) if late else (),
     )
 
 

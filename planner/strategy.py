@@ -5,22 +5,40 @@ gives the strategy and a reason (a template filled with the asset's facts). Cond
 ``device_class`` / ``not_device_class``, ``os_status``, ``status``, ``idle_days_at_least``,
 ``dependants_at_most``, ``role`` (database, email, file, web: from served ports and software
 names), ``architecture`` / ``not_architecture`` (x86, arm, sparc, power, s390, unknown),
-``virtual``, ``environment``, ``tags_any``, ``os_name`` (a pattern), ``external``.
+``virtual``, ``environment``, ``tags_any``, ``os_name`` (a pattern), ``external``, ``idle``
+(from observed evidence: :mod:`planner.evidence`) and ``constraint`` (names from
+``strategy.constraints``: a tag, port or software that pins the asset).
+
+Two passes follow the rules. Something retired that an asset staying on premise still uses (a
+storage array, a hypervisor host with a guest that stays) is kept, with the reason
+(:func:`keep_what_stays_needs`). Once waves are dated, nothing is rehosted as it is onto an OS
+whose support ends before or during its wave (:func:`judge_at_move`).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-import numpy as np
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
+from planner.asset_roles import Role, architecture_of, asset_roles
 from planner.debt import AssetDebt
 from planner.debt_settings import FACTORS
+from planner.evidence import (
+    Constraint,
+    ConstraintFile,
+    IdleFile,
+    IdleRules,
+    asset_constraints,
+    build_constraints,
+    business_callers,
+    constraint_facts,
+    constraint_ports,
+    idle_evidence,
+)
 from planner.fields import (
     Loc,
     Note,
@@ -39,27 +57,6 @@ from planner.model import DEVICE_CLASSES, ENVIRONMENTS, AssetInput
 from planner.support import AssetSupport
 
 STRATEGIES = ("retire", "retain", "rehost", "relocate", "replatform", "repurchase", "refactor")
-_ARCH = (
-    (re.compile(r"x86|amd64|i[3-6]86|intel|x64", re.I), "x86"),
-    (re.compile(r"arm|aarch64", re.I), "arm"),
-    (re.compile(r"sparc", re.I), "sparc"),
-    (re.compile(r"ppc|power", re.I), "power"),
-    (re.compile(r"s390|z/?os", re.I), "s390"),
-)
-
-
-def architecture_of(asset: AssetInput) -> str:
-    for pattern, family in _ARCH:
-        if asset.architecture and pattern.search(asset.architecture):
-            return family
-    return "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class Role:
-    name: str
-    ports: frozenset[int]
-    software: re.Pattern[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +73,8 @@ class StrategyRules:
     roles: tuple[Role, ...] = ()
     precedence: tuple[str, ...] = STRATEGIES
     retires: Mapping[str, frozenset[str]] | None = None  # strategy -> debt factors it pays off
+    idle: IdleRules = field(default_factory=IdleRules)
+    constraints: tuple[Constraint, ...] = ()
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> StrategyRules:
@@ -110,12 +109,14 @@ class WhenFile(Strict):
     tags_any: Texts | None = None
     os_name: Pattern | None = None
     external: bool | None = None
+    idle: bool | None = None
+    constraint: Texts | None = None  # checked against the constraints defined beside the rules
 
     def conditions(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key in sorted(self.model_fields_set):
             value = getattr(self, key)
-            if key == "tags_any":
+            if key in ("tags_any", "constraint"):
                 value = frozenset(t.lower() for t in value)
             elif isinstance(value, tuple):
                 value = frozenset(value)
@@ -142,6 +143,8 @@ class StrategyFile(Strict):
     """``config/planner/strategy.yaml``."""
 
     roles: dict[str, RoleFile] = {}
+    idle: IdleFile = Field(default_factory=IdleFile)
+    constraints: dict[str, ConstraintFile] = {}
     rules: list[RuleFile] = Field([], validate_default=True)
     precedence: Texts = STRATEGIES
     retires: dict[Annotated[str, known(STRATEGIES, "strategy")], Texts] = {}
@@ -161,6 +164,18 @@ class StrategyFile(Strict):
                 for i, rule in enumerate(rules)
                 for role in rule.when.role or ()
                 if role not in roles
+            )
+        constraints = info.data.get("constraints")
+        if constraints is not None:
+            defined = ", ".join(sorted(constraints)) or "none"
+            problems.extend(
+                (
+                    (i, "when", "constraint"),
+                    f"no constraint named {name!r} (strategy.constraints: {defined})",
+                )
+                for i, rule in enumerate(rules)
+                for name in rule.when.constraint or ()
+                if name.lower() not in {k.lower() for k in constraints}
             )
         raise_problems(problems)
         return rules
@@ -195,7 +210,14 @@ class StrategyFile(Strict):
             name: frozenset(FACTORS if factors == ("all",) else factors)
             for name, factors in sorted(self.retires.items())
         }
-        return StrategyRules(rules, roles, self.precedence, retires)
+        return StrategyRules(
+            rules,
+            roles,
+            self.precedence,
+            retires,
+            self.idle.build(),
+            build_constraints(self.constraints),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,35 +226,7 @@ class StrategyChoice:
     strategy: str
     rule: str
     reasons: tuple[str, ...]
-
-
-def asset_roles(graph: EstateGraph, roles: Sequence[Role]) -> list[frozenset[str]]:
-    """Roles per node: a role port it listens on or is called on, or matching software."""
-    n = graph.n
-    has = np.zeros((len(roles), n), dtype=bool)
-    for i, role in enumerate(roles):
-        if role.ports:
-            wanted = np.fromiter(sorted(role.ports), dtype=np.int64)
-            has[i, graph.dst[np.isin(graph.port, wanted)]] = True
-    for node, asset in enumerate(graph.assets):
-        if not asset.listening and not asset.software:
-            continue
-        ports = {x.port for x in asset.listening}
-        for i, role in enumerate(roles):
-            if ports & role.ports or (
-                role.software is not None
-                and any(role.software.search(name) for name, _ in asset.software)
-            ):
-                has[i, node] = True
-    shared: dict[tuple[bool, ...], frozenset[str]] = {}
-    out = []
-    for column in has.T.tolist() if roles else [[]] * n:
-        key = tuple(column)
-        found = shared.get(key)
-        if found is None:
-            found = shared[key] = frozenset(r.name for r, x in zip(roles, column, strict=True) if x)
-        out.append(found)
-    return out
+    constraints: tuple[str, ...] = ()  # names of the constraints that hold for the asset
 
 
 def choose_strategy(
@@ -240,15 +234,23 @@ def choose_strategy(
     support: tuple[AssetSupport, ...],
     debt: tuple[AssetDebt, ...],
     rules: StrategyRules,
+    *,
+    hubs: frozenset[str] = frozenset(),
 ) -> tuple[StrategyChoice, ...]:
-    """A strategy per asset (sorted by id) with the rule that chose it and why."""
+    """A strategy per asset (sorted by id) with the rule that chose it and why.
+
+    ``hubs``: shared infrastructure, whose calls (monitoring, backup) are not business use."""
     roles = asset_roles(graph, rules.roles)
+    callers = business_callers(graph, hubs, rules.idle.quiet_ports).tolist()
+    ports = constraint_ports(graph, rules.constraints)
     personal = any(f in r.reason for r in rules.rules for f in ("{name}", "{debt}"))
     cache: dict[tuple[Any, ...], tuple[str, str, tuple[str, ...]]] = {}
     out = []
     for node, asset in enumerate(graph.assets):
         sup, dbt = support[node], debt[node]
         os_comp = sup.component("os")
+        idle = idle_evidence(asset, callers[node], rules.idle)
+        pins = asset_constraints(asset, ports[node], rules.constraints)
         key = (
             asset.device_class,
             id(os_comp),
@@ -262,13 +264,15 @@ def choose_strategy(
             asset.external,
             asset.tags,
             asset.os_name,
+            idle,
+            pins,
             (asset.label, dbt.score) if personal else None,
         )
         found = cache.get(key)
         if found is None:
-            found = _choose(asset, sup, dbt, roles[node], rules)
+            found = _choose(asset, sup, dbt, roles[node], rules, idle, pins)
             cache[key] = found
-        out.append(StrategyChoice(asset.id, *found))
+        out.append(StrategyChoice(asset.id, *found, tuple(name for name, _ in pins)))
     return tuple(out)
 
 
@@ -278,10 +282,16 @@ def _choose(
     dbt: AssetDebt,
     roles: frozenset[str],
     rules: StrategyRules,
+    idle: str | None,
+    pins: tuple[tuple[str, str], ...],
 ) -> tuple[str, str, tuple[str, ...]]:
     facts = _facts(asset, sup, dbt, roles)
+    facts["idle"] = idle
+    facts["idle_evidence"] = idle or "not idle"
+    facts["constraints"] = frozenset(name for name, _ in pins)
     for rule in rules.rules:
         if _holds(rule.when, facts, asset):
+            facts["constraint_reason"] = constraint_facts(pins, rule.when.get("constraint"))
             reasons = [rule.reason.format_map(_Defaults(facts))]
             os_comp = sup.component("os")
             if os_comp is not None and rule.strategy != "retire":
@@ -295,7 +305,9 @@ class _Defaults(dict[str, Any]):
         return f"{{{key}}}"
 
 
-def _facts(asset: AssetInput, sup: AssetSupport, dbt: AssetDebt, roles: frozenset[str]) -> Any:
+def _facts(
+    asset: AssetInput, sup: AssetSupport, dbt: AssetDebt, roles: frozenset[str]
+) -> dict[str, Any]:
     os_comp = sup.component("os")
     return {
         "device_class": asset.device_class,
@@ -336,6 +348,10 @@ def _holds(when: Mapping[str, Any], f: Mapping[str, Any], asset: AssetInput) -> 
         if key == "tags_any" and not ({t.lower() for t in asset.tags} & want):
             return False
         if key == "os_name" and (want is None or not want.search(asset.os_name or "")):
+            return False
+        if key == "idle" and (f.get("idle") is not None) != want:
+            return False
+        if key == "constraint" and not (f.get("constraints", frozenset()) & want):
             return False
     return True
 

@@ -5,9 +5,11 @@ the landing zone (shared infrastructure) is wave 0; a group goes in a wave only 
 it hard-depends on is in that wave or an earlier one; wave 1 is a pilot of low-risk, loosely
 coupled, preferably non-production groups; dev/test before production and never both in one
 wave; each wave stays within its asset limit (ramping up), its risk limit and the team's
-capacity (a wave is stretched, never overfilled, when one group needs more); waves never overlap
-a freeze window. Ties go by environment, risk band and group id, so the same input gives the
-same plan.
+capacity (a wave is stretched, never overfilled, when one group needs more). A freeze moves only
+what overlaps it (:mod:`planner.schedule`): a wave due to run into one is shortened to end
+before it, or paused through it when too little time is left; nothing is pushed whole past a
+freeze. Groups held by a constraint (data residency, say) never join the pilot. Ties go by
+environment, risk band and group id, so the same input gives the same plan.
 """
 
 from __future__ import annotations
@@ -17,121 +19,22 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated, Any
 
-from pydantic import Field, field_validator
-
-from planner.dates import FreezeWindow, FreezeWindowFile, first_clear, next_monday
+from planner.dates import next_monday
 from planner.errors import ScheduleError
-from planner.fields import Note, Number, Strict, every_key, known, validated
 from planner.movegroup import LANDING_ZONE, MoveGroup, MoveGroups
-from planner.strategy import STRATEGIES
+from planner.schedule import Calendar
+from planner.wave_settings import RISK_FACTORS, WaveSettings, WavesFile
 
-
-@dataclass(frozen=True, slots=True)
-class WaveSettings:
-    start_lead_days: int = 28
-    landing_zone_weeks: int = 8
-    wave_weeks: int = 6
-    gap_days: int = 7
-    ramp: tuple[int, ...] = (10, 25, 50, 100)
-    max_assets: int = 100
-    max_risk: float = 300.0
-    team_days_per_week: float = 10.0
-    group_overhead_days: float = 2.0
-    effort_days: Mapping[str, float] | None = None
-    pilot_max_assets: int = 10
-    pilot_max_risk: float = 40.0
-    pilot_max_links: int = 2
-    risk_weights: Mapping[str, float] | None = None
-    separate_production: bool = True
-    freeze_windows: tuple[FreezeWindow, ...] = ()
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> WaveSettings:
-        return validated(WavesFile, data, ("waves",)).build()
-
-    def asset_limit(self, number: int) -> int:
-        step = self.ramp[min(number, len(self.ramp)) - 1]
-        return min(step, self.max_assets)
-
-
-RISK_FACTORS = ("criticality", "production", "coupling", "size")
-
-
-class PilotFile(Strict):
-    max_assets: int = Field(10, ge=1)
-    max_risk: Number = Field(40.0, ge=0)
-    max_links: int = Field(2, ge=0)
-
-
-class RiskFile(Strict):
-    weights: dict[Annotated[str, known(RISK_FACTORS, "risk factor")], Number] = {}
-    coupling_ref: Number = Field(10.0, ge=1)  # links to other groups at full coupling weight
-    size_ref: Number = Field(50.0, ge=1)  # assets at full size weight
-
-    @field_validator("weights")
-    @classmethod
-    def _at_most_100(cls, weights: dict[str, float]) -> dict[str, float]:
-        if sum(weights.values()) > 100:
-            raise ValueError("their sum must not exceed 100 (a group's risk is 0-100)")
-        return weights
-
-
-class WavesFile(Strict):
-    """``config/planner/waves.yaml``."""
-
-    start_lead_days: int = Field(28, ge=0)
-    landing_zone_weeks: int = Field(8, ge=1)
-    wave_weeks: int = Field(6, ge=1)
-    gap_days: int = Field(7, ge=0)
-    ramp: list[int] = Field([10, 25, 50, 100])
-    max_assets: int = Field(100, ge=1)
-    max_risk: Number = Field(300.0, ge=100.0)
-    team_days_per_week: Number = Field(10.0, ge=0.1)
-    group_overhead_days: Number = Field(2.0, ge=0)
-    effort_days: dict[str, Number] = Field({}, validate_default=True)
-    pilot: PilotFile = Field(default_factory=PilotFile)
-    risk: RiskFile = Field(default_factory=RiskFile)
-    separate_production: bool = True
-    freeze_windows: list[FreezeWindowFile] = Field(default_factory=list)
-    notes: Note = None
-
-    @field_validator("ramp")
-    @classmethod
-    def _ramp(cls, ramp: list[int]) -> list[int]:
-        if not ramp or min(ramp) < 1:
-            raise ValueError("needs at least one limit, each 1 or more")
-        return ramp
-
-    @field_validator("effort_days")
-    @classmethod
-    def _every_strategy(cls, effort: dict[str, float]) -> dict[str, float]:
-        every_key(effort, STRATEGIES, "strategy", "days of work per asset")
-        return effort
-
-    def build(self) -> WaveSettings:
-        risk_weights = dict(self.risk.weights)
-        risk_weights["coupling_ref"] = self.risk.coupling_ref
-        risk_weights["size_ref"] = self.risk.size_ref
-        return WaveSettings(
-            start_lead_days=self.start_lead_days,
-            landing_zone_weeks=self.landing_zone_weeks,
-            wave_weeks=self.wave_weeks,
-            gap_days=self.gap_days,
-            ramp=tuple(self.ramp),
-            max_assets=self.max_assets,
-            max_risk=self.max_risk,
-            team_days_per_week=self.team_days_per_week,
-            group_overhead_days=self.group_overhead_days,
-            effort_days=dict(self.effort_days),
-            pilot_max_assets=self.pilot.max_assets,
-            pilot_max_risk=self.pilot.max_risk,
-            pilot_max_links=self.pilot.max_links,
-            risk_weights=risk_weights,
-            separate_production=self.separate_production,
-            freeze_windows=tuple(w.build() for w in self.freeze_windows),
-        )
+__all__ = [
+    "RISK_FACTORS",
+    "GroupLoad",
+    "Wave",
+    "WaveSettings",
+    "WavesFile",
+    "group_loads",
+    "plan_waves",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,20 +123,23 @@ def plan_waves(
             dependants[link.dst].add(link.src)
     waves: list[Wave] = []
     day = next_monday(today + timedelta(days=settings.start_lead_days))
+    calendar = Calendar.of(settings.freeze_windows, today)
     if LANDING_ZONE in by_id:
         lz = by_id[LANDING_ZONE]
         weeks = settings.landing_zone_weeks
-        start, pushed = first_clear(day, weeks * 7, settings.freeze_windows)
+        start, pushed = calendar.place(day, weeks * 7)
+        end = start + timedelta(days=weeks * 7 - 1)
         load = loads[LANDING_ZONE]
         reasons = [
-            "shared infrastructure first: extend it into the landing zone; not capacity-limited"
-        ] + [f"moved after freeze: {p}" for p in pushed]
+            "shared infrastructure first: extend it into the landing zone; not capacity-limited",
+            *(f"moved after freeze: {p}" for p in pushed),
+        ]
         waves.append(
             Wave(
                 0,
                 "landing-zone",
                 start,
-                start + timedelta(days=weeks * 7 - 1),
+                end,
                 (LANDING_ZONE,),
                 lz.assets,
                 load.risk,
@@ -244,7 +150,7 @@ def plan_waves(
                 tuple(reasons),
             )
         )
-        day = start + timedelta(days=weeks * 7 + settings.gap_days)
+        day = end + timedelta(days=1 + settings.gap_days)
     todo = {g for g in by_id if g != LANDING_ZONE}
     waiting = {g: len(deps[g] & todo) for g in todo}
     ready = [_key(by_id[g], loads[g]) for g in sorted(todo) if waiting[g] == 0]
@@ -256,7 +162,9 @@ def plan_waves(
                 f"hard dependencies between {len(todo)} groups form a cycle: "
                 f"{', '.join(sorted(todo)[:5])}"
             )
-        wave, day = _fill(number, ready, waiting, dependants, todo, by_id, loads, settings, day)
+        wave, day = _fill(
+            number, ready, waiting, dependants, todo, by_id, loads, settings, day, calendar
+        )
         waves.append(wave)
         number += 1
     return tuple(waves)
@@ -276,11 +184,19 @@ def _fill(
     loads: Mapping[str, GroupLoad],
     s: WaveSettings,
     day: date,
+    calendar: Calendar,
 ) -> tuple[Wave, date]:
     limit_assets = s.asset_limit(number)
-    capacity = s.team_days_per_week * s.wave_weeks
-    pilot = number == 1
     reasons: list[str] = []
+    start, inside = calendar.clear_start(day)
+    notes = [f"starts after freeze: {p}" for p in inside]
+    base_weeks = s.wave_weeks
+    room = calendar.room(start)
+    if room is not None and s.freeze_min_weeks * 7 <= room < s.wave_weeks * 7:
+        base_weeks = room // 7
+        notes.append(f"shortened to {base_weeks} weeks to end before the next freeze")
+    capacity = s.team_days_per_week * base_weeks
+    pilot = number == 1
     env = ready[0][0]
     if pilot:
         limit_assets = min(limit_assets, s.pilot_max_assets)
@@ -333,21 +249,23 @@ def _fill(
         _release(gid, waiting, dependants, todo, by_id, loads, ready)
     for key in skipped:
         heapq.heappush(ready, key)
-    weeks = max(s.wave_weeks, math.ceil(effort / s.team_days_per_week))
-    if weeks > s.wave_weeks:
+    reasons.extend(notes)
+    weeks = max(base_weeks, math.ceil(effort / s.team_days_per_week))
+    if weeks > base_weeks:
         reasons.append(
             f"stretched to {weeks} weeks: {effort:.0f} days of work at "
             f"{s.team_days_per_week:g} days a week"
         )
-    start, pushed = first_clear(day, weeks * 7, s.freeze_windows)
+    start, pushed = calendar.place(start, weeks * 7)
     reasons.extend(f"moved after freeze: {p}" for p in pushed)
+    end = start + timedelta(days=weeks * 7 - 1)
     kind = "pilot" if pilot else ("nonprod" if env == 0 else "prod")
     members = tuple(a for g in sorted(chosen) for a in by_id[g].assets)
     wave = Wave(
         number,
         kind,
         start,
-        start + timedelta(days=weeks * 7 - 1),
+        end,
         tuple(sorted(chosen)),
         members,
         round(risk, 1),
@@ -357,7 +275,7 @@ def _fill(
         round(s.team_days_per_week * weeks, 1),
         tuple(reasons),
     )
-    return wave, start + timedelta(days=weeks * 7 + s.gap_days)
+    return wave, end + timedelta(days=1 + s.gap_days)
 
 
 def _pilot_ok(group: MoveGroup, load: GroupLoad, s: WaveSettings) -> bool:
@@ -366,6 +284,7 @@ def _pilot_ok(group: MoveGroup, load: GroupLoad, s: WaveSettings) -> bool:
         and load.risk <= s.pilot_max_risk
         and load.links <= s.pilot_max_links
         and group.strategy not in ("retire", "retain")
+        and not group.constrained
     )
 
 

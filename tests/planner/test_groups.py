@@ -98,15 +98,27 @@ def test_links_to_hubs_are_soft_and_database_links_hard(
             assert (kind, why) == ("soft", "default")
 
 
-def test_big_applications_are_split_to_the_maximum(
+def test_big_applications_stay_whole_unless_they_have_a_weak_cut(
     mappings: dict[str, Any], catalogue: Lifecycle
 ) -> None:
     settings = Settings.from_mapping(merge(mappings, {"groups": {"max_group_size": 5}}))
     result = plan(app_estate(1, 12, label=True), settings, TODAY, catalogue)
     parts = [g for g in result.groups.groups if g.id != "landing-zone"]
-    assert len(parts) >= 3 and all(len(g.assets) <= 5 for g in parts)
-    assert all(g.id.startswith("app:app0~") for g in parts), "parts keep the application name"
-    assert all("more than the maximum group size 5" in g.reason for g in parts)
+    assert [len(g.assets) for g in parts] == [12], "every server calls the database: no weak cut"
+    assert "no weak cut: kept whole" in parts[0].reason
+
+    halves = [[f"h{k}-{i}" for i in range(6)] for k in range(2)]
+    assets = tuple(AssetInput(x, application="twin") for half in halves for x in half)
+    deps = [Dependency(x, y, 8080) for half in halves for x in half for y in half if x < y] + [
+        Dependency("h0-0", "h1-0", 8080)
+    ]  # one link between two densely knit halves
+    result = plan(Estate(assets, tuple(deps)), settings, TODAY, catalogue)
+    parts = sorted(result.groups.groups, key=lambda g: g.id)
+    assert sorted(set(g.assets) for g in parts) == [set(h) for h in halves], (
+        "split along the one weak link, never into shards"
+    )
+    assert all(g.id.startswith("app:twin~") for g in parts), "parts keep the application name"
+    assert all("maximum group size 5) along a weak cut" in g.reason for g in parts)
 
 
 def test_cycles_between_groups_are_cut_at_the_cheapest_link(

@@ -101,6 +101,10 @@ def wave_of(result: Plan) -> dict[str, int | None]:
     return {a.asset_id: a.wave for a in result.assets}
 
 
+def retired(result: Plan, asset_id: str) -> bool:
+    return result.asset(asset_id).strategy.strategy == "retire"
+
+
 def check_dependencies(estate: Estate, result: Plan) -> None:
     wave = wave_of(result)
     groups = result.groups
@@ -115,6 +119,11 @@ def check_dependencies(estate: Estate, result: Plan) -> None:
             continue
         if gs == "landing-zone":
             continue  # shared infrastructure calling out (monitoring): soft by rule
+        if retired(result, dep.dst) and not retired(result, dep.src):
+            back = links[(gd, gs)]  # what is retired goes after what uses it
+            if back.kind == "hard":
+                assert wave[dep.dst] >= wave[dep.src], f"{dep.dst} is retired before its user"  # type: ignore[operator]
+            continue
         link = links[(gs, gd)]
         hard = bool(groups.kinds.hard[i])
         if hard:

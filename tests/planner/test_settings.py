@@ -82,7 +82,7 @@ def test_a_problem_names_the_file_and_the_key(tmp_path: Path) -> None:
         "config/planner/waves.yaml: waves.max_asset: unknown key (expected one of "
         "start_lead_days, landing_zone_weeks, wave_weeks, gap_days, ramp, max_assets, max_risk, "
         "team_days_per_week, group_overhead_days, effort_days, pilot, risk, separate_production, "
-        "freeze_windows, notes)",
+        "freeze_windows, freeze_min_weeks, horizon_years, horizon_waves, notes)",
     ]
     assert str(err.value).startswith("2 problems in planner settings\n  - config/planner/waves")
 

@@ -25,7 +25,9 @@ from pydantic import (
     model_validator,
 )
 
-from agent.errors import ConfigError
+from agent.configuration.secrets import resolve
+from agent.errors import ConfigError, SecretError
+from collectors.snmp.usm import check_pass_phrase
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$")
 _UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -97,6 +99,18 @@ class SnmpV3Cred(Strict):
     priv_protocol: Literal["AES"] = "AES"
     priv_key: SecretRef
     context: str = ""
+
+    @field_validator("auth_key", "priv_key")
+    @classmethod
+    def _long_enough(cls, ref: SecretRef) -> SecretRef:
+        """SNMPv3 pass phrases have at least 8 characters (RFC 3414 section 11.2). Checked where
+        the reference resolves now; one that does not is reported when it is used."""
+        try:
+            value = resolve(ref)
+        except SecretError:
+            return ref
+        check_pass_phrase(value, f"the pass phrase in {ref.describe()}")
+        return ref
 
 
 class SshCred(Strict):

@@ -9,9 +9,20 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Protocol
 
-from agent.configuration.config_file import SecretRef
 from agent.errors import SecretError
+
+
+class SecretRef(Protocol):
+    """Where a secret lives (:class:`agent.configuration.config_file.SecretRef`, which the
+    configuration check resolves too, so this module does not import it back)."""
+
+    @property
+    def env(self) -> str | None: ...
+
+    @property
+    def file(self) -> Path | None: ...
 
 
 def read_secret_file(path: Path) -> str:

@@ -16,6 +16,11 @@ The agent picks the engine with the ``snmp.engine`` configuration key (``cloudwa
 - an SNMPv3 agent replaced at the same address (a new engine ID) is not discovered again at
   once: its polls time out for about five minutes, while pysnmp keeps the old engine ID;
 - a host name is resolved once per client, not again every few minutes;
+- its request-ids are sequential, so a v1/v2c reply forged by someone who saw one request is
+  accepted more easily; a reply at another security level (RFC 3412 7.2.12b) makes it drop the
+  request, which then times out even if the genuine answer follows; an authenticated report
+  with an older clock moves its clock back; an engine latched at boots 2147483647 and a reply
+  that does not decrypt are not reported as such (a timeout, "unknown engine ID");
 - it costs many times more CPU per value (``bench/snmp.py`` measures how many).
 """
 

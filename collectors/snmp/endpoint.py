@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from collectors.errors import AuthError, CollectTimeout, ProtocolError, ValueCapExceeded
+from collectors.snmp.usm import check_pass_phrase
 
 SnmpVersion = Literal["1", "2c", "3"]
 AUTH_PROTOCOL_NAMES = ("SHA", "SHA256")
@@ -40,6 +41,10 @@ class SnmpAuth:
                 )
             if self.priv_proto not in PRIV_PROTOCOL_NAMES:
                 raise ValueError(f"SNMPv3 privacy protocol {self.priv_proto!r}: use AES")
+            if self.auth_key:
+                check_pass_phrase(self.auth_key, "the SNMPv3 authentication pass phrase")
+            if self.priv_key:
+                check_pass_phrase(self.priv_key, "the SNMPv3 privacy pass phrase")
 
     def security_level(self) -> str:
         if self.version != "3":
@@ -93,6 +98,11 @@ def auth_error(ep: SnmpEndpoint, auth: SnmpAuth, reason: object) -> AuthError:
         f"the {auth.auth_proto}/{auth.priv_proto} protocols and the pass phrases",
         target=ep.label,
     )
+
+
+def security_error(ep: SnmpEndpoint, reason: str) -> AuthError:
+    """An SNMPv3 answer refused by a security check; ``reason`` says which and what to fix."""
+    return AuthError(f"{ep.label}: SNMPv3 {reason}", target=ep.label)
 
 
 def garbage_error(ep: SnmpEndpoint, why: str | None) -> ProtocolError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import random
+import secrets
 import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -24,9 +24,10 @@ from collectors.snmp.endpoint import (
     cap_error,
     garbage_error,
     loop_error,
+    security_error,
     timeout_error,
 )
-from collectors.snmp.transport import Address, NoAnswer, UdpTransport
+from collectors.snmp.transport import Address, NoAnswer, Provisional, UdpTransport
 from collectors.snmp.values import RawValue
 from collectors.snmp.walkstate import BudgetSpent, ColumnWalk, WalkLoop
 
@@ -68,7 +69,7 @@ class FastClient:
         self._engines: dict[Address, usm.EngineState] = {}
         self._discovering: dict[Address, asyncio.Future[usm.EngineState]] = {}
         self._addresses: dict[tuple[str, int], tuple[Address, float]] = {}
-        self._salt = random.getrandbits(64)
+        self._salt = secrets.randbits(64)
 
     def close(self) -> None:
         self._transport.close()
@@ -120,6 +121,8 @@ class FastClient:
                 address, rid, payload, accept, ep.timeout, ep.retries
             )
         except NoAnswer as exc:
+            if isinstance(exc.error, usm.SecurityError):
+                raise security_error(ep, str(exc.error)) from None
             if exc.garbage:
                 raise garbage_error(ep, exc.why) from None
             raise timeout_error(ep, auth) from None
@@ -157,30 +160,41 @@ class FastClient:
         names: Sequence[bytes],
     ) -> ber.Pdu:
         reason = "the agent's clock could not be followed"
+        context = auth.context.encode()
         for _attempt in range(4):
             engine = self._engines.get(address) or await self._discover(ep, auth, address)
+            if engine.confirmed and engine.latched:
+                raise security_error(ep, usm.LATCHED)
             keys = self._keys.keys(
                 auth.user or "", auth.auth_proto, auth.auth_key, auth.priv_key, engine.engine_id
             )
             rid = self._transport.next_id()
             self._salt += 1
             payload = usm.encode_message(
-                rid,
-                engine,
-                keys,
-                auth.context.encode(),
-                ber.encode_pdu(tag, rid, a, b, names),
-                self._salt,
+                rid, engine, keys, context, ber.encode_pdu(tag, rid, a, b, names), self._salt
             )
-            msg = await self._send(ep, auth, address, rid, payload, usm.acceptor(rid, keys, engine))
+            msg = await self._send(
+                ep,
+                auth,
+                address,
+                rid,
+                payload,
+                _held(usm.acceptor(rid, keys, engine, context), engine, keys),
+            )
             if msg.pdu.tag != ber.REPORT:
                 return msg.pdu
             action, reason = usm.report_reason(msg.pdu)
             if action == "time" and msg.flags & usm.FLAG_AUTH:
-                engine.update(msg.boots, msg.time)
-            elif action == "engine" and msg.engine_id:
+                continue  # the acceptor took its clock if newer (RFC 3414 3.2 step 7b)
+            if (
+                action == "engine"
+                and msg.engine_id
+                and (msg.engine_id != engine.engine_id or not engine.confirmed)
+            ):
+                # Unauthenticated, but nothing authentic came meanwhile (see _held): the agent
+                # was replaced, or the discovery was answered by someone else.
                 self._engines[address] = usm.EngineState(msg.engine_id, msg.boots, msg.time)
-            elif action in ("auth", "time"):
+            elif action in ("auth", "time", "engine"):
                 raise auth_error(ep, auth, reason)
             else:
                 raise ProtocolError(f"{ep.label}: the agent reported {reason}", target=ep.label)
@@ -303,3 +317,19 @@ class FastClient:
             except BudgetSpent:
                 raise cap_error(ep) from None
         return out
+
+
+def _held(
+    accept: Callable[[bytes], usm.V3Message], engine: usm.EngineState, keys: usm.UsmKeys
+) -> Callable[[bytes], usm.V3Message]:
+    """Once an agent's engine is confirmed by an authenticated message, an unauthenticated
+    report to an authenticated request (which anyone can forge: unknownEngineID naming another
+    engine, say) counts only if no authenticated answer comes before the try times out."""
+
+    def held(data: bytes) -> usm.V3Message:
+        msg = accept(data)
+        if engine.confirmed and keys.auth_key and not msg.flags & usm.FLAG_AUTH:
+            raise Provisional(msg)  # a report: unauthenticated responses were refused
+        return msg
+
+    return held

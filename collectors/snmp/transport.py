@@ -4,14 +4,19 @@ Each request waits for the datagram from its agent's address whose request-id (v
 (v3) is its own and that its ``accept`` function takes; the request is sent again after each
 timeout until its tries run out. A datagram from an agent we are waiting on that is not SNMP (or
 that its request rejects) is counted as garbage, so that a request that only ever got garbage
-can say so instead of timing out.
+can say so instead of timing out. An answer ``accept`` calls :class:`Provisional` is kept aside
+and taken only if no other is accepted before the try times out.
+
+Request-ids are drawn at random from ``secrets`` (a party that sees one request cannot guess
+the next), and each socket is bound to a port the system picks at random, so that a reply
+forged from an agent's address has to guess both.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import secrets
 import socket
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -28,26 +33,38 @@ RECEIVE_BUFFER = 4 * 1024 * 1024
 
 class NoAnswer(Exception):
     """Every try timed out. ``garbage`` counts the datagrams from the agent that were not a valid
-    answer; ``why`` says what was wrong with the last one."""
+    answer; ``error`` is what was wrong with the last one (``why``, its text)."""
 
-    def __init__(self, garbage: int, why: str | None) -> None:
-        super().__init__(why or "no answer")
+    def __init__(self, garbage: int, error: ProtocolError | None) -> None:
+        super().__init__(str(error) if error else "no answer")
         self.garbage = garbage
-        self.why = why
+        self.error = error
+        self.why = str(error) if error else None
+
+
+class Provisional(Exception):
+    """Raised by an ``accept`` function for an answer to take only if no other is accepted
+    before the try times out (an unauthenticated SNMPv3 report, which anyone can forge, while
+    an authenticated answer may still come)."""
+
+    def __init__(self, result: object) -> None:
+        super().__init__("a provisional answer")
+        self.result = result
 
 
 class _Exchange:
     __slots__ = (
         "accept",
         "address",
+        "error",
         "future",
         "garbage",
+        "held",
         "payload",
         "start",
         "timeout",
         "timer",
         "tries",
-        "why",
     )
 
     def __init__(
@@ -68,19 +85,20 @@ class _Exchange:
         self.tries = tries
         self.start = start
         self.garbage = 0
-        self.why: str | None = None
+        self.error: ProtocolError | None = None
+        self.held: Provisional | None = None
         self.timer: asyncio.TimerHandle | None = None
 
 
 class _Peer:
     """An agent we are waiting on: how many requests, and the garbage it sent meanwhile."""
 
-    __slots__ = ("garbage", "waiting", "why")
+    __slots__ = ("error", "garbage", "waiting")
 
     def __init__(self) -> None:
         self.waiting = 0
         self.garbage = 0
-        self.why: str | None = None
+        self.error: ProtocolError | None = None
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -103,7 +121,6 @@ class UdpTransport:
         self._lock: asyncio.Lock | None = None
         self._pending: dict[int, _Exchange] = {}
         self._peers: dict[Address, _Peer] = {}
-        self._next = random.randrange(1, 1 << 30)
         self.garbage_total = 0
         self.stale_total = 0
 
@@ -112,11 +129,11 @@ class UdpTransport:
         return len(self._sockets)
 
     def next_id(self) -> int:
-        """A request-id (also used as v3 msgID) not in flight, in 1..2**31-1."""
+        """An unpredictable request-id (also used as v3 msgID) not in flight, in 1..2**31-1."""
         while True:
-            self._next = self._next % 0x7FFFFFFF + 1
-            if self._next not in self._pending:
-                return self._next
+            found = secrets.randbelow(0x7FFFFFFF) + 1
+            if found not in self._pending:
+                return found
 
     async def request(
         self,
@@ -159,6 +176,9 @@ class UdpTransport:
     def _expire(self, ex: _Exchange, sock: asyncio.DatagramTransport) -> None:
         if ex.future.done():
             return
+        if ex.held is not None:  # nothing better came in this try
+            ex.future.set_result(ex.held.result)
+            return
         ex.tries -= 1
         if ex.tries > 0:
             sock.sendto(ex.payload, ex.address)
@@ -166,35 +186,40 @@ class UdpTransport:
             return
         peer = self._peers.get(ex.address)
         garbage = ex.garbage + (peer.garbage - ex.start if peer else 0)
-        ex.future.set_exception(NoAnswer(garbage, ex.why or (peer.why if peer else None)))
+        ex.future.set_exception(NoAnswer(garbage, ex.error or (peer.error if peer else None)))
 
     def received(self, data: bytes, address: Address) -> None:
+        """Match a datagram to its request by (source address, request-id)."""
         try:
             ex = self._pending.get(message_id(data))
         except ProtocolError as exc:
-            self._count_garbage(address, str(exc))
+            self._count_garbage(address, exc)
             return
         if ex is None or ex.future.done():
             self.stale_total += 1  # a late or duplicate answer to a finished request
             return
         if ex.address != address:
-            self._count_garbage(address, "an answer came from another address")
+            self._count_garbage(address, ProtocolError("an answer came from another address"))
             return
         try:
             result = ex.accept(data)
+        except Provisional as held:
+            if ex.held is None:
+                ex.held = held
+            return
         except ProtocolError as exc:
             self.garbage_total += 1
             ex.garbage += 1
-            ex.why = str(exc)
+            ex.error = exc
             return
         ex.future.set_result(result)
 
-    def _count_garbage(self, address: Address, why: str) -> None:
+    def _count_garbage(self, address: Address, error: ProtocolError) -> None:
         self.garbage_total += 1
         peer = self._peers.get(address)
         if peer is not None:
             peer.garbage += 1
-            peer.why = why
+            peer.error = error
 
     async def _socket(self, family: int) -> asyncio.DatagramTransport:
         loop = asyncio.get_running_loop()

@@ -196,3 +196,31 @@ def test_config_check_cli_exit_codes(tmp_path: Path) -> None:
     )
     assert ok.returncode == 0, ok.stderr
     assert ": ok (" in ok.stdout
+
+
+def test_short_snmpv3_pass_phrase_is_named_by_its_credential(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RFC 3414 section 11.2: at least 8 characters; checked where the reference resolves."""
+    secret = tmp_path / "priv"
+    secret.write_text("privpass123\n")
+    secret.chmod(0o600)
+    monkeypatch.setenv("CW_SHORT_AUTH", "maple")
+    cred = {"type": "snmpv3", "user": "u", "auth_key": "env:CW_SHORT_AUTH"}
+    [found] = problems({"credentials": {"core": {**cred, "priv_key": f"file:{secret}"}}})
+    assert found.startswith("credentials.core.auth_key: the pass phrase in env var CW_SHORT_AUTH")
+    assert "5 characters long" in found and "at least 8 (RFC 3414 section 11.2)" in found
+    assert "maple" not in found.replace("CW_SHORT_AUTH", "")
+    # An unset variable is reported when the credential is used, as before.
+    unset = {"credentials": {"core": {**cred, "auth_key": "env:CW_UNSET_X", "priv_key": "env:Y"}}}
+    assert "core" in parse_settings(unset).credentials
+    config = tmp_path / "cw.yaml"
+    config.write_text(yaml.safe_dump({"credentials": {"core": {**cred, "priv_key": "env:Y"}}}))
+    r = subprocess.run(
+        [sys.executable, "-m", "agent", "config", "check", str(config)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, CW_SHORT_AUTH="maple"),
+        cwd=REPO,
+    )
+    assert r.returncode == 2 and "credentials.core.auth_key: the pass phrase in env var" in r.stderr

@@ -1,5 +1,7 @@
 """SNMPv3 USM: RFC 3414 key localisation vectors, message authentication and privacy round
-trips, tampering, reports and the time window."""
+trips, tampering, reports, the time window, the checks of a response against its request and the
+minimum pass-phrase length. (RFC 7860 gives no test vectors for its SHA-2 protocols: SHA-256 is
+checked against pysnmp's implementation.)"""
 
 from __future__ import annotations
 
@@ -12,8 +14,16 @@ from hypothesis import strategies as st
 
 from collectors.errors import ProtocolError
 from collectors.snmp import ber, usm
+from collectors.snmp.endpoint import SnmpAuth
 
 ENGINE = bytes.fromhex("000000000000000000000002")
+
+
+def test_rfc3414_a3_md5_vector() -> None:
+    """A.3.1 (key derivation only: the engine does not offer HMAC-MD5-96)."""
+    ku = usm.password_key("maplesyrup", "MD5")
+    assert ku.hex() == "9faf3283884e92834ebc9847d8edd963"
+    assert usm.localize_key(ku, ENGINE, "MD5").hex() == "526f5eed9fcce26f8964c2930787d82b"
 
 
 def test_rfc3414_a3_sha1_vector() -> None:
@@ -51,6 +61,21 @@ def test_keystore_localises_and_truncates_the_privacy_key() -> None:
     assert store.keys("u", "SHA", None, None, ENGINE).flags == 0
     with pytest.raises(ValueError, match="empty"):
         usm.password_key("", "SHA")
+
+
+def test_pass_phrases_shorter_than_8_characters_are_refused() -> None:
+    """RFC 3414 section 11.2."""
+    with pytest.raises(
+        ValueError, match=r"7 characters long; .* at least 8 \(RFC 3414 section 11.2"
+    ):
+        usm.password_key("maplesy", "SHA")
+    assert usm.password_key("maplesyr", "SHA")
+    for field in ("auth_key", "priv_key"):
+        kw = {"auth_key": "authpass123", "priv_key": "privpass123", field: "2short"}
+        kind = "authentication" if field == "auth_key" else "privacy"
+        with pytest.raises(ValueError, match=f"SNMPv3 {kind} pass phrase is 6 characters") as info:
+            SnmpAuth("3", user="cwuser", **kw)
+        assert "2short" not in str(info.value)
 
 
 def _response(request_id: int = 77) -> bytes:
@@ -99,6 +124,35 @@ def test_wrong_keys_or_missing_keys_fail(keys: usm.UsmKeys) -> None:
     plain = usm.encode_message(77, usm.EngineState(ENGINE), None, b"", _response(), salt=0)
     with pytest.raises(ProtocolError, match="unauthenticated response"):
         usm.decode_message(plain, keys)
+
+
+def test_a_reply_that_does_not_decrypt_says_so(keys: usm.UsmKeys) -> None:
+    data = usm.encode_message(77, usm.EngineState(ENGINE), keys, b"", _response(), salt=5)
+    other = usm.KeyStore().keys("cwuser", keys.auth_proto, "authpass123", "another-pass", ENGINE)
+    with pytest.raises(usm.SecurityError, match=r"^decryption failed: wrong privacy pass phrase"):
+        usm.decode_message(data, other)
+
+
+def test_the_reply_must_match_the_request(keys: usm.UsmKeys) -> None:
+    """RFC 3412 7.2.12b: security level, user name and context."""
+    engine = usm.EngineState(ENGINE, boots=3, time=1000)
+    accept = usm.acceptor(77, keys, engine, b"ctx")
+    assert accept(usm.encode_message(77, engine, keys, b"ctx", _response(), salt=5)).pdu
+    wrong = {
+        "security level authNoPriv": (
+            usm.UsmKeys(keys.user, keys.auth_proto, keys.auth_key),
+            b"ctx",
+        ),
+        "user 'other'": (
+            usm.UsmKeys(b"other", keys.auth_proto, keys.auth_key, keys.priv_key),
+            b"ctx",
+        ),
+        "context": (keys, b"another"),
+    }
+    for what, (k, context) in wrong.items():
+        data = usm.encode_message(77, engine, k, context, _response(), salt=5)
+        with pytest.raises(usm.SecurityError, match=f"{what}.*RFC 3412 7.2.12b"):
+            accept(data)
 
 
 @settings(max_examples=60)
@@ -157,7 +211,7 @@ def test_unauthenticated_reports_are_read(oid: str, action: str) -> None:
 
 
 def test_time_window() -> None:
-    engine = usm.EngineState(ENGINE, boots=2, time=1000)
+    engine = usm.EngineState(ENGINE, boots=2, time=1000, confirmed=True)
     assert engine.in_window(2, 1000 - usm.TIME_WINDOW)
     assert not engine.in_window(2, 1000 - usm.TIME_WINDOW - 5)
     assert not engine.in_window(1, 5000)
@@ -165,3 +219,27 @@ def test_time_window() -> None:
     assert engine.in_window(3, 0) and engine.clock()[0] == 3
     engine.at -= 10  # ten seconds pass
     assert engine.clock() == (3, 10) and time.monotonic() > engine.at
+    engine.at -= 1000  # our clock runs ahead of a slow agent's: its time is still taken
+    assert engine.in_window(3, 500) and engine.clock() == (3, 500)
+
+
+def test_a_clock_learnt_unauthenticated_is_replaced_then_only_moves_forwards() -> None:
+    engine = usm.EngineState(ENGINE, boots=9, time=5000)  # from discovery: not confirmed
+    assert engine.in_window(4, 100) and engine.confirmed and engine.clock() == (4, 100)
+    assert not engine.in_window(3, 100) and engine.clock() == (4, 100)
+
+
+def test_boots_at_the_maximum_latch_the_engine_for_good() -> None:
+    """RFC 3414 2.2.1 and 3.2 step 7b."""
+    discovered = usm.EngineState(ENGINE, boots=usm.MAX_BOOTS)  # unauthenticated: not for good
+    assert discovered.latched and discovered.in_window(7, 100) and not discovered.latched
+    engine = usm.EngineState(ENGINE, boots=7, time=100, confirmed=True)
+    assert not engine.in_window(usm.MAX_BOOTS, 0) and engine.latched
+    assert not engine.in_window(8, 0) and engine.latched
+    accept = usm.acceptor(5, _keys_sha(), engine)
+    with pytest.raises(usm.SecurityError, match="latched at 2147483647"):
+        accept(usm.encode_message(5, engine, _keys_sha(), b"", _response(5), 0))
+
+
+def _keys_sha() -> usm.UsmKeys:
+    return usm.KeyStore().keys("cwuser", "SHA", "authpass123", "privpass123", ENGINE)

@@ -97,15 +97,40 @@ OS_ROWS: list[tuple[tuple[str, str, str, str, str], tuple[str, str, str, str | N
     # ArubaOS 8.6: released before 8.7.0.0 (shipping in 2021), LSRs last 5 years at most
     (("ArubaOS", "8.6.0.21 (86497)", "wireless", "Aruba", "Aruba7210"),
      ("arubaos", "8.6", "eol", None, "ARUBA-PSA-2021-007")),
+    # AOS-CX 10.10: a Long Supported Release (5 years from first release, Aruba policy); the LSR
+    # label and 2022 release come from a third-party table, marked unverified in the source
     (("ArubaOS-CX", "FL.10.10.1080", "switch", "Aruba", "6300M 24G CL4 PoE 4SFP56 Swch"),
-     ("aos-cx", "10.10", "unknown", None, "")),
+     ("aos-cx", "10.10", "supported", None, "arubaos-software-release")),
+    (("ArubaOS-CX", "FL.10.13.1040", "switch", "Aruba", "6300M 24G CL4 PoE 4SFP56 Swch"),
+     ("aos-cx", "10.13", "unknown", None, "")),
+    # AXIS OS: only the latest build of a track is supported; 9.80.3.12 was scheduled for May/June
+    # 2022 (AXIS OS portal), so earlier LTS 2020 builds are superseded; the track's end is not known
+    (("AXIS OS", "9.80.3.8", "camera", "Axis", "AXIS P1448-LE"),
+     ("axis-os", "9.80-superseded", "eol", None, "Only the latest AXIS OS version in each track")),
+    (("AXIS OS", "9.80.1.2", "camera", "Axis", "AXIS P1448-LE"),
+     ("axis-os", "9.80-superseded", "eol", None, "9.80.3.12")),
+    (("AXIS OS", "9.80.3.12", "camera", "Axis", "AXIS P1448-LE"),
+     ("axis-os", "9.80", "unknown", None, "")),
+    (("AXIS OS", "11.11.120", "camera", "Axis", "AXIS P1448-LE"),
+     ("axis-os", "11.11", "unknown", None, "")),
     (("APC AOS", "5.1.7", "ups", "APC", "Smart-UPS 1500"),
      ("apc-aos", "5", "eol", None, "Network Management Card 2")),
     # BMC firmware follows its server: PowerEdge 11G and ProLiant Gen8 are past support
     (("iDRAC", "2.92", "bmc", "Dell", "PowerEdge R710"),
      ("dell-idrac", "idrac", "eol", None, "11th-generation PowerEdge")),
+    # iDRAC7/8 firmware 2.x: past Dell's end of software maintenance (February 2024, KB 000178044)
     (("iDRAC", "2.83.83.83", "bmc", "Dell", "PowerEdge R730"),
-     ("dell-idrac", "idrac", "unknown", None, "")),
+     ("dell-idrac", "idrac7-8", "eol", None, "000178044")),
+    (("iDRAC", "2.86.86.86", "bmc", "Dell", "PowerEdge R630"),
+     ("dell-idrac", "idrac7-8", "eol", None, "End of Software Maintenance as of February 2024")),
+    # iDRAC9 follows its server: 14th generation maintained until 2027-02-01 (KB 000178016);
+    # the 15th generation has no entry
+    (("iDRAC", "4.40.10.00", "bmc", "Dell", "PowerEdge R740"),
+     ("dell-idrac", "idrac9", "supported", None, "000178016")),
+    (("iDRAC", "7.00.00.185", "bmc", "Dell", "PowerEdge R640"),
+     ("dell-idrac", "idrac9", "supported", None, "February 01, 2027")),
+    (("iDRAC", "7.10.70.00", "bmc", "Dell", "PowerEdge R750"),
+     ("dell-idrac", "idrac9", "unknown", None, "")),
     (("iLO 4", "2.82", "bmc", "HPE", "ProLiant DL380p Gen8"),
      ("hpe-ilo", "ilo-4", "eol", None, "end-of-service-life")),
     (("iLO 4", "2.55", "bmc", "HPE", "ProLiant DL360 Gen9"),
@@ -169,7 +194,11 @@ HARDWARE_ROWS: list[tuple[tuple[str, str], tuple[str, str | None, str] | None]] 
     (("HP", "ProLiant DL380 G7"), ("eol", None, "end-of-service-life")),
     (("HPE", "ProLiant DL360 Gen9"), None),
     (("Dell Inc.", "PowerEdge R710"), ("eol", None, "11th-generation")),
-    (("Dell Inc.", "PowerEdge R730"), None),
+    (("Dell Inc.", "PowerEdge R730"), None),  # Dell gives standalone PowerEdge models no EOSL
+    (("Dell Inc.", "PowerEdge R740"), ("supported", None, "000178016")),
+    (("Dell Inc.", "PowerEdge R740xd"), ("supported", None, "iDRAC9")),
+    (("Dell Inc.", "PowerEdge R750"), None),
+    (("HPE", "PowerEdge R740"), None),  # a Dell entry needs a Dell vendor
     (("Juniper Networks", "EX4200-48T"), ("eol", None, "support.juniper.net")),
     (("NetApp", "FAS2240-2"), ("eol", None, "Hardware Universe")),
     (("NetApp", "FAS2650"), None),
@@ -249,6 +278,20 @@ def test_hardware_verdicts(
     assert (comp.ends.isoformat() if comp.ends else None) == ends, comp.evidence
     assert comp.source and source in comp.source, comp.source
     assert found.status == status, "the hardware alone gives the asset a verdict"
+
+
+def test_fourteenth_generation_poweredge_keeps_its_maintenance_day(
+    catalogue: Lifecycle, rules: MatchingRules, hardware: HardwareOverrides
+) -> None:
+    """Dell's 14th generation: supported, the end of iDRAC9 software maintenance kept beside it,
+    and the source says it was read through a third party."""
+    found = judge(
+        AssetInput("r", vendor="Dell", model="PowerEdge R740"), catalogue, rules, hardware
+    )
+    assert found.hardware is not None and found.status == "supported"
+    assert found.hardware.end_of_sw_maintenance == date(2027, 2, 1)
+    assert found.hardware.end_of_support is None, "no end-of-service-life date is invented"
+    assert "verified: false" in found.hardware.source
 
 
 def test_hardware_and_os_are_shown_apart(

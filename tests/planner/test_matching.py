@@ -40,6 +40,10 @@ OS_CASES = [
     ((None, None, "FortiOS v6.4.9,build1966", "firewall"), ("fortios", "6.4")),
     (("PAN-OS", "10.1.6", None, "firewall"), ("pan-os", "10.1")),
     (("SUSE Linux Enterprise Server", "15 SP4", None, "server"), ("sles", "15.4")),
+    (("AXIS OS", "9.80.3.8", None, "camera"), ("axis-os", "9.80-superseded")),
+    (("iDRAC", "2.83.83.83", None, "bmc"), ("dell-idrac", "idrac7-8")),
+    (("iDRAC", "4.40.10.00", None, "bmc"), ("dell-idrac", "idrac9")),
+    (("iDRAC", "2.92", None, "bmc"), ("dell-idrac", "idrac")),
 ]
 SOFTWARE_CASES = [
     (("Microsoft SQL Server 2014 (64-bit)", "12.0.6024.0"), ("mssqlserver", "12.0-sp3")),
@@ -74,7 +78,7 @@ def test_software_spellings(
 
 
 def test_unknowns_stay_unknown(rules: MatchingRules) -> None:
-    assert rules.match_os("AXIS OS", "9.80.3.8", None, "camera") is None, "no AXIS OS rule"
+    assert rules.match_os(None, "INV: 02.14.0026", None, "ups") is None, "no Eaton UPS rule"
     assert rules.match_os(None, None, "15.2(7r)E", "switch") is None, "a boot loader names no OS"
     assert rules.match("software", "SQL Server Management Studio 18.12") is None, "a tool"
     partial = rules.match_os("Windows 2000", None, None, "server")

@@ -99,6 +99,8 @@ def assess_support(
             asset.device_class,
             asset.software,
             hw_key,
+            asset.model,  # an unknown verdict names the model it lacks data for
+            asset.virtual,
         )
         shared = summaries.get(key)
         if shared is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["estate"])
 
 MAX_LIMIT = 1000
 MAX_ID = 2**63 - 1  # ids are 64-bit in both databases: larger ones are refused, not looked up
+MAX_OFFSET = 10_000_000  # past any real list; larger offsets are refused (422), not run
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such item, or no plan yet"}}
 _JSON = TypeAdapter(dict[str, Any])  # how FastAPI renders a dict[str, Any] response
 
@@ -119,7 +121,7 @@ def assets(
     min_debt: float | None = Query(None, ge=0, le=100),
     q: str | None = Query(None, max_length=128, description="Substring of name or address"),
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
-    offset: int = Query(0, ge=0, le=10_000_000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     f = AssetFilter(
         device_class=device_class, site=site, support_status=support_status, min_debt=min_debt, q=q
@@ -146,7 +148,7 @@ def poll_runs(
     target: str | None = Query(None, max_length=255),
     status: str | None = Query(None, pattern="^(running|ok|failed|cancelled|abandoned)$"),
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
-    offset: int = Query(0, ge=0, le=10_000_000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     items, total = list_poll_runs(
         _store(request), target=target, status=status, limit=limit, offset=offset
@@ -156,7 +158,9 @@ def poll_runs(
 
 @router.get("/events", summary="Events: host key or engine ID changes, identity conflicts")
 def events(
-    request: Request, limit: int = Query(100, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0)
+    request: Request,
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     from sqlmodel import col, func, select
 
@@ -180,7 +184,9 @@ def _plan_or_404(store: Any, plan_id: int | None = None) -> dict[str, Any]:
 
 @router.get("/plans", summary="Stored plans, newest first")
 def plans(
-    request: Request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0)
+    request: Request,
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     from sqlmodel import col, func, select
 
@@ -250,8 +256,14 @@ def waves(
 
 
 def _waves_view(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The waves with their groups' asset names, and money by UK financial year: the plan's
+    (``years``: capital and revenue, the plan's and doing nothing's) and each wave's own
+    (``money``: what it changes against doing nothing, negative is a saving)."""
+    from agent.web.money import plan_years, wave_years
+
     names = {a["asset_id"]: a["name"] for a in body["assets"]}
     groups = {g["id"]: g for g in body["groups"]}
+    money = wave_years(body)
     out = []
     for w in body["waves"]:
         wave = dict(w["wave"])
@@ -261,8 +273,28 @@ def _waves_view(body: Mapping[str, Any]) -> dict[str, Any]:
             else {"id": g}
             for g in wave["groups"]
         ]
-        out.append({**w, "wave": wave})
-    return {"plan_id": body["plan_id"], "today": body["today"], "waves": out}
+        out.append({**w, "wave": wave, "money": money.get(int(wave["number"]), [])})
+    return {
+        "plan_id": body["plan_id"],
+        "today": body["today"],
+        "currency": body.get("currency", "GBP"),
+        "years": plan_years(body),
+        "waves": out,
+    }
+
+
+def newest_waves_view(state: Any, store: Any) -> dict[str, Any] | None:
+    """The waves view of the newest plan (kept like the API's), or None without a plan."""
+    from agent.bridge.plan_runs import plan_stamp
+
+    stamp = plan_stamp(store, None)
+    if stamp is None:
+        return None
+    data = plan_views_of(state).get(
+        ("waves", *stamp), lambda: _waves_view(_plan_or_404(store, stamp[0]))
+    )
+    view: dict[str, Any] = json.loads(data)
+    return view
 
 
 # The views kept per plan, and built ahead by warm_plan_views.
@@ -277,7 +309,7 @@ def debt(
     request: Request,
     site: str | None = Query(None, max_length=128),
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     from sqlmodel import col, func, select
 

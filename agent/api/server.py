@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent import __version__
+from agent.api import docs
 from agent.api.routes import router
-from agent.api.security import GuardMiddleware, require_token_for
+from agent.api.security import GuardMiddleware, Sessions, require_token_for
 from agent.configuration.config_file import Settings
 from agent.configuration.secrets import resolve
 from agent.errors import AgentError
@@ -44,20 +45,38 @@ class ApiHost(Protocol):
     def registry(self) -> Any: ...
 
 
-def create_app(daemon: ApiHost, *, token: str | None) -> FastAPI:
+def create_app(
+    daemon: ApiHost,
+    *,
+    token: str | None,
+    viewer_token: str | None = None,
+    check_host: bool = False,
+) -> FastAPI:
+    """The application. ``check_host``: refuse a Host header that names neither this machine
+    nor one of ``api.hosts`` (the server does; an in-process test client does not need to)."""
     app = FastAPI(
         title="cloudward",
         version=__version__,
         description="Estate inventory, technical debt and migration plan (read-only).",
-        docs_url="/api/docs",
+        docs_url=None,  # served from local files by agent.api.docs, under the pages' CSP
         redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.daemon = daemon
     daemon.api_state = app.state  # the daemon builds plan views ahead into it
     settings = daemon.settings.api
-    app.add_middleware(GuardMiddleware, token=token, max_body=settings.max_request_bytes)
+    sessions = Sessions(token, viewer_token, settings.session_hours * 3600)
+    app.state.sessions = sessions
+    app.state.cookie_secure = settings.cookie_secure
+    app.add_middleware(
+        GuardMiddleware,
+        token=token,
+        max_body=settings.max_request_bytes,
+        sessions=sessions,
+        allowed_hosts=list(settings.hosts) if check_host else None,
+    )
     app.include_router(router)
+    app.include_router(docs.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
@@ -87,13 +106,15 @@ class _Server(uvicorn.Server):
 async def serve_api(daemon: ApiHost, host: str, port: int) -> tuple[Any, asyncio.Task[Any]]:
     api = daemon.settings.api
     token = resolve(api.token) if api.token else None
+    viewer_token = resolve(api.viewer_token) if api.viewer_token else None
     require_token_for(host, token)
-    app = create_app(daemon, token=token)
+    app = create_app(daemon, token=token, viewer_token=viewer_token, check_host=True)
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level="warning",
+        log_config=None,  # uvicorn's lines go through the daemon's handlers (text or JSON)
         lifespan="off",
         access_log=False,
         server_header=False,

@@ -124,11 +124,27 @@ def config() -> None:
 
 @config.command("check")
 @click.argument("file", type=click.Path(dir_okay=False))
-def config_check(file: str) -> None:
-    """Validate FILE: every problem is listed, each naming its key; exit 2 if any."""
+@click.option(
+    "--file-only",
+    is_flag=True,
+    help="Check the file alone, not this machine (secrets, key files): for checking a "
+    "configuration where its secrets do not live, such as in CI.",
+)
+def config_check(file: str, file_only: bool) -> None:
+    """Validate FILE: every problem is listed, each naming its key; exit 2 if any.
+
+    Beyond the file itself, what `run` and `scan` would refuse on this machine is checked too:
+    every secret reference resolves (variables set, files present and private), SSH key files
+    exist and are private (unless --file-only), and an API listening beyond localhost has a
+    token."""
+    from agent.configuration.checks import listen_problems, reference_problems
     from agent.inventory.targets import expand_targets
 
     settings = load_config_or_exit(file)
+    problems = listen_problems(settings) + ([] if file_only else reference_problems(settings))
+    if problems:
+        click.echo(str(ConfigError(problems, file)), err=True)
+        sys.exit(2)
     jobs = expand_targets(settings)
     by_proto: dict[str, int] = {}
     for j in jobs:
@@ -312,6 +328,7 @@ def run(
         except ConfigError as exc:
             click.echo(str(exc), err=True)
             sys.exit(2)
+    open_store(settings, database).close()  # a clear error now for a file that is no database
     configure_logging(ctx.obj.get("log_level") or settings.log_level, log_format)
     sys.exit(run_daemon(path, settings, listen, database, role, (agent_name, sites)))
 

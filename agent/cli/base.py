@@ -78,10 +78,33 @@ _URL = re.compile(
 
 
 def open_store(settings: Settings, database: str | None = None) -> Any:
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
     from agent.errors import StoreError
     from agent.store import Store
 
+    url = database or os.environ.get("CLOUDWARD_DATABASE") or settings.database
     try:
-        return Store.open(database or os.environ.get("CLOUDWARD_DATABASE") or settings.database)
+        return Store.open(url)
     except StoreError as exc:
         fail(str(exc), 1)
+    except DBAPIError as exc:  # e.g. a file that is not an SQLite database
+        reason = str(exc.orig).strip() or type(exc.orig).__name__
+        fail(
+            f"database {_shown(url)} cannot be opened: {reason}; point --database (or "
+            "CLOUDWARD_DATABASE, or database: in the configuration) at a cloudward database, "
+            "or at a new file to start one",
+            1,
+        )
+    except ArgumentError as exc:
+        fail(f"database {_shown(url)}: {exc}; use sqlite:///PATH or postgresql+psycopg://...", 2)
+
+
+def _shown(url: str) -> str:
+    """The URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # only for a message
+        return "(the given URL)"

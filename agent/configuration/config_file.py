@@ -218,10 +218,26 @@ class TargetSpec(Strict):
 
 
 class ApiSettings(Strict):
+    """The API and pages. ``token``: needed beyond localhost (Bearer, or sign in at /signin);
+    ``viewer_token``: a second token that only reads; ``hosts``: the names people use to reach
+    this server (the Host header must be one of them, or a loopback name); ``cookie_secure``:
+    the sign-in cookie is only sent over HTTPS (set false only for plain HTTP on a trusted
+    network); ``session_hours``: how long a sign-in lasts."""
+
     listen: str = "127.0.0.1:8470"
     token: SecretRef | None = None
+    viewer_token: SecretRef | None = None
+    hosts: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:\-]{1,253}$")]] = []
+    cookie_secure: bool = True
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, allow_inf_nan=False)
     allow_writes: bool = False
     max_request_bytes: int = Field(65536, ge=1024)
+
+    @model_validator(mode="after")
+    def _viewer_needs_token(self) -> ApiSettings:
+        if self.viewer_token is not None and self.token is None:
+            raise ValueError("viewer_token needs token as well (the token that may do anything)")
+        return self
 
 
 class AgentSettings(Strict):
@@ -491,16 +507,20 @@ def with_agent(settings: Settings, name: str | None = None, sites: Sequence[str]
 def load_settings(path: Path | str) -> Settings:
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
+        if path.is_dir():
+            raise ConfigError(["(file): is a folder, not a configuration file"], str(path))
+        # Read at most one byte past the limit: a device or a pipe has no size to check first.
+        with path.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
             raise ConfigError(
                 [
-                    f"(file): {size:,} bytes is more than a configuration should be "
-                    f"({MAX_CONFIG_BYTES:,}); is this the right file?"
+                    f"(file): more than {MAX_CONFIG_BYTES:,} bytes, more than a configuration "
+                    "should be; is this the right file?"
                 ],
                 str(path),
             )
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
             ["(file): not found; copy config/cloudward.example.yaml to start"], str(path)

@@ -4,7 +4,9 @@ Nodes: ``asset:ID`` (type ``asset``), ``svc:ID:PORT`` (type ``service``: what li
 and is depended on), ``ext:ADDRESS`` (type ``external``: a peer that is not inventoried).
 Edges: ``depends-on`` (client -> service or external), ``runs-on`` (service -> asset),
 ``linked-to`` (asset -> asset or external, from LLDP/CDP; one per cable and direction seen, with
-the ``protocols`` that reported it).
+the ``protocols`` that reported it), ``manages`` (a management controller -> the server it sits
+in, found by identity resolution). An asset's ``status`` is ``replaced`` once another box
+answers where it did.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ ASSET_ATTRS = (
     "site",
     "mgmt_address",
     "serial",
+    "status",
 )
 
 
@@ -127,6 +130,15 @@ def build_graph(store: Store) -> nx.MultiDiGraph:
             }
             key = g.add_edge(src, dst, **attrs)
             seen.append(g.edges[src, dst, key])
+        for link in s.exec(select(m.AssetLink).order_by(col(m.AssetLink.id))).all():
+            g.add_edge(
+                f"asset:{link.src_asset_id}",
+                f"asset:{link.dst_asset_id}",
+                type=link.kind,
+                evidence=link.evidence,
+                first_seen=link.first_seen.isoformat(),
+                last_seen=link.last_seen.isoformat(),
+            )
     return g
 
 

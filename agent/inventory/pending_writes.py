@@ -37,6 +37,7 @@ class PendingWrite:
     error: str | None = None
     exposures: list[dict[str, str]] | None = None
     run_id: int | None = None
+    name: str | None = None  # the target's name in the configuration
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -50,6 +51,7 @@ class PendingWrite:
             "error": self.error,
             "exposures": self.exposures,
             "run_id": self.run_id,
+            "name": self.name,
             "facts": asdict(self.facts) if self.facts is not None else None,
         }
         return json.dumps(data, default=str)
@@ -68,6 +70,7 @@ class PendingWrite:
             error=d.get("error"),
             exposures=d.get("exposures"),
             run_id=d.get("run_id"),
+            name=d.get("name"),
             facts=facts_from_dict(d["facts"]) if d.get("facts") else None,
         )
 
@@ -147,7 +150,12 @@ def write(store: Store, item: PendingWrite) -> None:
         item.run_id = run_id
     if item.facts is not None:
         store.save_facts(
-            item.facts, run_id=run_id, site=item.site, tags=item.tags, exposures=item.exposures
+            item.facts,
+            run_id=run_id,
+            site=item.site,
+            tags=item.tags,
+            exposures=item.exposures,
+            name=item.name,
         )
     else:
         kind = item.error_kind or "error"

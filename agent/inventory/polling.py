@@ -137,6 +137,7 @@ class Poller:
                 error=error,
                 exposures=exposures,
                 run_id=None if run_id in (None, WAITING) else run_id,
+                name=job.name,
             )
         )
 
@@ -217,6 +218,7 @@ class Poller:
                 site=job.site,
                 tags=job.tags,
                 exposures=exposures,
+                name=job.name,
             )
         except StoreError as exc:
             if not exc.transient:

@@ -30,8 +30,8 @@ from sqlmodel import Session, SQLModel, col, create_engine, delete, or_, select
 
 from agent.errors import StoreError
 from agent.store import tables as m
-from agent.store.identity import identity_keys
 from agent.store.inert import inert_facts
+from agent.store.resolution import link_management, resolve, save_keys
 from collectors.facts import ASSET_FIELDS, Facts
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class Store:
         if parsed.drivername.startswith("postgresql") and parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database).expanduser())
         kw: dict[str, Any] = {"pool_pre_ping": True}
         if parsed.drivername.startswith("sqlite"):
             kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -320,12 +320,15 @@ class Store:
         tags: Sequence[str] = (),
         now: datetime | None = None,
         exposures: Sequence[Mapping[str, str]] | None = None,
+        name: str | None = None,
     ) -> int:
-        """Resolve the asset, update it with history, replace this source's child rows, and
-        close the poll run as ok: all in one transaction. Returns the asset id.
+        """Resolve the asset (agent.store.identity), update it with history, replace this
+        source's child rows, and close the poll run as ok: all in one transaction. Returns the
+        asset id.
 
         ``exposures`` (insecure settings seen while polling, e.g. a default SNMP community)
-        replace the ones this protocol reported before."""
+        replace the ones this protocol reported before. ``name`` (a target's name in the
+        configuration) names the asset, whatever name the box gives itself."""
         now = now or utcnow()
         facts = inert_facts(facts)  # device text never carries control sequences into the store
         try:
@@ -334,13 +337,14 @@ class Store:
                     s.connection().execute(
                         text("SELECT pg_advisory_xact_lock(:k)"), {"k": RESOLVE_LOCK}
                     )
-                asset = self._resolve(s, facts, now)
+                asset = resolve(s, facts, now, name)
                 if exposures is not None:
                     kept = [e for e in asset.exposures if e.get("source") != facts.protocol]
                     asset.exposures = kept + [{**e, "source": facts.protocol} for e in exposures]
-                self._update_asset(s, asset, facts, site, tags, now)
+                self._update_asset(s, asset, facts, site, tags, now, name)
                 assert asset.id is not None
-                self._save_keys(s, asset.id, facts, now)
+                save_keys(s, asset.id, facts, now)
+                link_management(s, asset, now)
                 self._replace_children(s, asset.id, facts, now)
                 if run_id is not None:
                     run = s.get(m.PollRun, run_id)
@@ -363,39 +367,6 @@ class Store:
                 f"{disk_problem(self.url)}"
             ) from exc
 
-    def _resolve(self, s: Session, facts: Facts, now: datetime) -> m.Asset:
-        keys = identity_keys(facts)
-        for threshold in (2, 1):
-            wanted = [k for k, strength in keys if strength >= threshold]
-            if not wanted:
-                continue
-            rows = s.exec(select(m.AssetKey).where(col(m.AssetKey.key).in_(wanted))).all()
-            if not rows:
-                continue
-            votes: dict[int, int] = {}
-            for row in rows:
-                votes[row.asset_id] = votes.get(row.asset_id, 0) + row.strength
-            best = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
-            if len(best) > 1:
-                s.add(
-                    m.Event(
-                        at=now,
-                        kind="identity_conflict",
-                        target=facts.target,
-                        asset_id=best[0][0],
-                        message=f"{facts.target} matches assets "
-                        f"{', '.join(str(a) for a, _ in best)}; kept {best[0][0]}",
-                    )
-                )
-            asset = s.get(m.Asset, best[0][0])
-            if asset is not None:
-                return asset
-        name = facts.sys_name or facts.address or facts.target
-        asset = m.Asset(name=_clip(name), first_seen=now, last_seen=now)
-        s.add(asset)
-        s.flush()
-        return asset
-
     def _update_asset(
         self,
         s: Session,
@@ -404,6 +375,7 @@ class Store:
         site: str | None,
         tags: Sequence[str],
         now: datetime,
+        name: str | None = None,
     ) -> None:
         source = facts.protocol
         prio = SOURCE_PRIORITY.get(source, 1)
@@ -446,10 +418,29 @@ class Store:
             sources[field] = source
             if field in facts.identity.evidence:
                 evidence[field] = facts.identity.evidence[field]
+        if name:  # the configuration names it: that name stands, whatever the box calls itself
+            if asset.name != name:
+                s.add(
+                    m.AssetHistory(
+                        asset_id=asset.id or 0,
+                        at=now,
+                        field_name="name",
+                        old=asset.name,
+                        new=name,
+                        source="config",
+                    )
+                )
+                asset.name = _clip(name)
+            sources["name"] = "config"
+            evidence["name"] = f"the name of target {facts.target} in the configuration"
+        elif (
+            facts.sys_name
+            and sources.get("name") != "config"
+            and asset.name in (facts.address, facts.target, None)
+        ):
+            asset.name = _clip(facts.sys_name)
         asset.field_sources = sources
         asset.evidence = evidence
-        if facts.sys_name and asset.name in (facts.address, facts.target, None):
-            asset.name = _clip(facts.sys_name)
         asset.mgmt_address = facts.address or asset.mgmt_address
         asset.site = site or asset.site
         asset.tags = sorted(set(asset.tags) | set(tags))
@@ -457,30 +448,6 @@ class Store:
         asset.last_seen = now
         s.add(asset)
         s.flush()
-
-    def _save_keys(self, s: Session, asset_id: int, facts: Facts, now: datetime) -> None:
-        best: dict[str, int] = {}
-        for key, strength in identity_keys(facts):
-            best[key] = max(strength, best.get(key, 0))
-        existing = {
-            r.key: r
-            for r in s.exec(select(m.AssetKey).where(col(m.AssetKey.key).in_(list(best)))).all()
-        }
-        for key, strength in best.items():
-            row = existing.get(key)
-            if row is None:
-                s.add(
-                    m.AssetKey(
-                        key=key[:400],
-                        asset_id=asset_id,
-                        strength=strength,
-                        source=facts.protocol,
-                        last_seen=now,
-                    )
-                )
-            else:
-                row.asset_id, row.strength, row.last_seen = asset_id, strength, now
-                s.add(row)
 
     def _replace_children(self, s: Session, asset_id: int, facts: Facts, now: datetime) -> None:
         src = facts.protocol
@@ -772,6 +739,18 @@ def _current_revision(conn: Any) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     return MigrationContext.configure(conn).get_current_revision()
+
+
+def _private_file(path: Path) -> None:
+    """Create a new SQLite file readable by its owner only (SQLite gives its -wal and -shm
+    files the database file's mode); an existing file is left as it is."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(f"database file {path} cannot be created: {exc.strerror}") from None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

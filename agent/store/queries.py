@@ -24,6 +24,7 @@ ASSET_LIST_FIELDS = (
     "site",
     "tags",
     "sources",
+    "status",
     "first_seen",
     "last_seen",
 )
@@ -69,11 +70,13 @@ def _asset_conditions(f: AssetFilter) -> tuple[list[Any], list[Any]]:
     if f.site:
         asset.append(m.Asset.site == f.site)
     if f.q:
-        like = f"%{f.q.lower()}%"
+        # A substring, literally: % and _ (and the escape character) match only themselves.
+        text = f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{text}%"
         asset.append(
             or_(
-                func.lower(m.Asset.name).like(like),
-                func.lower(col(m.Asset.mgmt_address)).like(like),
+                func.lower(m.Asset.name).like(like, escape="\\"),
+                func.lower(col(m.Asset.mgmt_address)).like(like, escape="\\"),
             )
         )
     if f.support_status == "unknown":
@@ -137,6 +140,35 @@ def _rows(s: Session, table: Any, asset_id: int) -> list[dict[str, Any]]:
     return [r.model_dump(mode="json", exclude={"asset_id"}) for r in rows]
 
 
+def _links(
+    s: Session, asset_id: int, kind: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The assets this one links to and those linking to it, by ``kind``."""
+    out: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+    rows = s.exec(
+        select(m.AssetLink, m.Asset)
+        .join(
+            m.Asset,
+            or_(
+                and_(
+                    col(m.AssetLink.src_asset_id) == asset_id,
+                    col(m.Asset.id) == m.AssetLink.dst_asset_id,
+                ),
+                and_(
+                    col(m.AssetLink.dst_asset_id) == asset_id,
+                    col(m.Asset.id) == m.AssetLink.src_asset_id,
+                ),
+            ),
+        )
+        .where(m.AssetLink.kind == kind)
+        .order_by(col(m.AssetLink.id))
+    ).all()
+    for link, other in rows:
+        side = out[0] if link.src_asset_id == asset_id else out[1]
+        side.append({"id": other.id, "name": other.name, "evidence": link.evidence})
+    return out
+
+
 def asset_detail(store: Store, asset_id: int) -> dict[str, Any] | None:
     with store.session() as s:
         asset = s.get(m.Asset, asset_id)
@@ -175,9 +207,11 @@ def asset_detail(store: Store, asset_id: int) -> dict[str, Any] | None:
                     "snmp_version",
                     "evidence",
                     "field_sources",
+                    "replaced_by",
                 )
             }
         )
+        out["manages"], out["managed_by"] = _links(s, asset_id, "manages")
         out["plan"] = plan.detail if plan else None
         out["interfaces"] = _rows(s, m.Interface, asset_id)
         out["addresses"] = _rows(s, m.AddressRow, asset_id)

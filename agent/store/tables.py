@@ -66,16 +66,38 @@ class Asset(SQLModel, table=True):
     )
     first_seen: datetime
     last_seen: datetime
+    # active, or replaced: another box answers where this one did (``replaced_by`` is its asset);
+    # a replaced asset keeps its history and becomes active again if it answers again.
+    status: str = Field(default="active", max_length=16)
+    replaced_by: int | None = None
 
 
 class AssetKey(SQLModel, table=True):
-    """Identity keys (serial, engine ID, chassis MAC, name+address) that resolve to one asset."""
+    """Identity keys (serial, MAC, engine ID, name+address, poll target), each naming the one
+    asset that last showed it; ``strength`` is its weight in agent.store.identity."""
 
     __tablename__ = "cw_asset_key"
     key: str = Field(primary_key=True, max_length=400)
     asset_id: int = Field(foreign_key="cw_asset.id", index=True)
     strength: int = 1
     source: str = Field(max_length=16)
+    last_seen: datetime
+
+
+class AssetLink(SQLModel, table=True):
+    """A relation between two assets that identity resolution found: ``manages`` (a management
+    controller -> the server it sits in, from the serial both report)."""
+
+    __tablename__ = "cw_asset_link"
+    __table_args__ = (
+        UniqueConstraint("src_asset_id", "dst_asset_id", "kind", name="uq_asset_link"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    src_asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    dst_asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    kind: str = Field(max_length=16)
+    evidence: str = Field(default="", max_length=255)
+    first_seen: datetime
     last_seen: datetime
 
 
@@ -234,7 +256,7 @@ class PollRun(SQLModel, table=True):
 
 
 class Event(SQLModel, table=True):
-    """Things worth telling a human: host key changed, engine ID changed, asset merged."""
+    """Things worth telling a human: host key changed, engine ID changed, asset replaced."""
 
     __tablename__ = "cw_event"
     id: int | None = Field(default=None, primary_key=True)

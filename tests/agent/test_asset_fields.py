@@ -60,6 +60,8 @@ AGENT_COLUMNS = {
     "field_sources",
     "first_seen",
     "last_seen",
+    "status",
+    "replaced_by",
 }
 # Export columns that come from the plan rather than the asset.
 PLAN_EXPORT_COLUMNS = {

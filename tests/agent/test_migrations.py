@@ -4,6 +4,7 @@ database at the first released schema upgrades without losing rows."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -15,6 +16,13 @@ from agent.store import Store
 from agent.store import tables as m
 from agent.store.database import FIRST_REVISION
 from collectors.facts import Facts, Identity
+from tests.first_release import (
+    MERGED,
+    SWITCH,
+    UPGRADED_KEYS,
+    keys_after_upgrade,
+    write_first_release,
+)
 
 
 def test_migrations_build_exactly_the_models(store: Store) -> None:
@@ -30,22 +38,51 @@ def test_first_released_schema_upgrades_keeping_data(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = Store.open(url, create=False)
     old.create_schema(FIRST_REVISION)
-    facts = Facts(
-        target="snmp://192.0.2.1:161",
-        protocol="snmp",
-        address="192.0.2.1",
-        sys_name="sw1",
-        identity=Identity(vendor="Cisco", device_class="switch", serial="FOC12345678"),
-    )
-    asset_id = old.save_facts(facts, now=datetime(2026, 1, 1, tzinfo=UTC))
+    write_first_release(old)
     old.close()
     new = Store.open(url)  # upgrades to head
     try:
-        [asset] = new.list_assets()
-        assert asset.id == asset_id and asset.serial == "FOC12345678"
-        assert new.count(m.AssetKey) >= 1
+        assets = {a.id: a for a in new.list_assets()}
+        assert sorted(assets) == [SWITCH, MERGED] and assets[SWITCH].serial == "FOC0000001"
+        assert {a.status for a in assets.values()} == {"active"}
+        assert keys_after_upgrade(new) == UPGRADED_KEYS
+        assert len(new.children(m.Interface, SWITCH)) == 1
+        # the switch, polled at a new address after the upgrade, is still the same asset
+        moved = Facts(
+            target="snmp://192.0.2.8:161",
+            protocol="snmp",
+            address="192.0.2.8",
+            sys_name="core-sw-1",
+            identity=Identity(vendor="Cisco", device_class="switch", serial="FOC0000001"),
+        )
+        assert new.save_facts(moved, now=datetime(2026, 2, 1, tzinfo=UTC)) == SWITCH
     finally:
         new.close()
+
+
+def test_identity_revision_downgrades_to_the_vendor_serial_keys(tmp_path: Any) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = Store.open(url, create=False)
+    try:
+        store.create_schema(FIRST_REVISION)
+        write_first_release(store)
+        store.create_schema()
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(m.__file__).parent / "migrations"))
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003")
+        keys = keys_after_upgrade(store)
+        assert keys["serial:cisco:FOC0000001"][0] == SWITCH
+        assert keys["serial:hpe:CZJ6210A7K"][0] == MERGED
+        assert not any(k.startswith(("at:", "serial:box:", "serial:bmc:")) for k in keys)
+        store.create_schema()  # and up again
+        assert keys_after_upgrade(store) == UPGRADED_KEYS
+    finally:
+        store.close()
 
 
 def test_database_created_before_migrations_is_adopted(tmp_path: Any) -> None:

@@ -188,7 +188,7 @@ def test_config_check_cli_exit_codes(tmp_path: Path) -> None:
     assert "colour: unknown key" in r.stderr
     assert "targets[0]: no credentials" in r.stderr
     ok = subprocess.run(
-        [sys.executable, "-m", "agent", "config", "check", str(EXAMPLE)],
+        [sys.executable, "-m", "agent", "config", "check", "--file-only", str(EXAMPLE)],
         capture_output=True,
         text=True,
         env=env,

@@ -22,7 +22,7 @@ COMPOSE_CONFIG = DEPLOY / "compose" / "cloudward.yaml"
 def config_check(path: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDWARD_", "PG"))}
     return subprocess.run(
-        ["cloudward", "config", "check", str(path.relative_to(REPO))],
+        ["cloudward", "config", "check", "--file-only", str(path.relative_to(REPO))],
         cwd=REPO,
         env=env,
         capture_output=True,

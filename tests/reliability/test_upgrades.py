@@ -8,7 +8,6 @@ from __future__ import annotations
 import subprocess
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,13 @@ from alembic.script import ScriptDirectory
 from agent.store import Store
 from agent.store import tables as m
 from agent.store.database import FIRST_REVISION
-from collectors.facts import Facts, Identity, Interface, Software
+from tests.first_release import (
+    MERGED,
+    SWITCH,
+    UPGRADED_KEYS,
+    keys_after_upgrade,
+    write_first_release,
+)
 
 pytestmark = pytest.mark.peer
 
@@ -43,17 +48,7 @@ def test_first_released_schema_on_postgresql_upgrades_keeping_data(pg_schema: st
     old = Store.open(pg_schema, create=False)
     try:
         old.create_schema(FIRST_REVISION)
-        facts = Facts(
-            target="snmp://192.0.2.7:161",
-            protocol="snmp",
-            address="192.0.2.7",
-            sys_name="core-sw-1",
-            identity=Identity(vendor="Cisco", device_class="switch", serial="FOC0000001"),
-            interfaces=(Interface(1, "Gi1/0/1", mac="00:11:22:33:44:55"),),
-            software=(Software("ios", "15.2"),),
-        )
-        run = old.start_poll(facts.target, "snmp")
-        asset_id = old.save_facts(facts, run_id=run, now=datetime(2026, 1, 1, tzinfo=UTC))
+        write_first_release(old)
         assert old.schema_revision() == FIRST_REVISION
     finally:
         old.close()
@@ -73,10 +68,12 @@ def test_first_released_schema_on_postgresql_upgrades_keeping_data(pg_schema: st
         cfg = Config()
         cfg.set_main_option("script_location", str(Path(m.__file__).parent / "migrations"))
         assert new.schema_revision() == ScriptDirectory.from_config(cfg).get_current_head()
-        [asset] = new.list_assets()
-        assert asset.id == asset_id and asset.serial == "FOC0000001"
-        assert len(new.children(m.Interface, asset_id)) == 1
-        assert len(new.children(m.SoftwareRow, asset_id)) == 1
-        assert [r.status for r in new.poll_runs()] == ["ok"]
+        assets = {a.id: a for a in new.list_assets()}
+        assert sorted(assets) == [SWITCH, MERGED] and assets[SWITCH].serial == "FOC0000001"
+        assert {a.status for a in assets.values()} == {"active"}
+        assert keys_after_upgrade(new) == UPGRADED_KEYS
+        assert len(new.children(m.Interface, SWITCH)) == 1
+        assert len(new.children(m.SoftwareRow, SWITCH)) == 1
+        assert sorted(r.status for r in new.poll_runs()) == ["failed", "ok", "ok"]
     finally:
         new.close()

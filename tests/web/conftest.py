@@ -119,3 +119,45 @@ def artifacts() -> Path:
     path = Path(os.environ.get("CLOUDWARD_ARTIFACTS", REPO / "tests" / "web" / "artifacts"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+TOKEN = "browser-test-token-0123456789abcdef"
+VIEWER_TOKEN = "browser-viewer-token-fedcba9876543210"
+
+
+@pytest.fixture(scope="session")
+def guarded(scanned: ScannedEstate) -> Iterator[str]:
+    """``cloudward run`` bound beyond localhost (0.0.0.0) with a token and a viewer token,
+    serving the scanned estate; reached at 127.0.0.1 (only loopback traffic)."""
+    import yaml
+
+    port = free_port()
+    secrets = scanned.workdir / "guarded-secrets"
+    secrets.mkdir(exist_ok=True)
+    viewer = secrets / "viewer-token"
+    viewer.write_text(VIEWER_TOKEN)
+    viewer.chmod(0o600)
+    config = scanned.workdir / "guarded.yaml"
+    settings = yaml.safe_load(scanned.config.read_text())
+    settings["api"] = {
+        "token": {"env": "CW_TEST_API_TOKEN"},
+        "viewer_token": {"file": str(viewer)},
+    }
+    config.write_text(yaml.safe_dump(settings))
+    log = (scanned.workdir / "guarded.log").open("wb")
+    env = {**os.environ, "CW_TEST_API_TOKEN": TOKEN}
+    bound = f"0.0.0.0:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "run", "--config", str(config), "--listen", bound],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: get_json(f"{base}/healthz")["status"] == "ok", 60, "guarded daemon")
+        yield base
+    finally:
+        stop(proc)
+        log.close()

@@ -144,15 +144,10 @@ def scanned_estate(workdir: Path) -> ScannedEstate:
                 "type": "snmp-community",
                 "community": {"env": f"CW_TEST_COMMUNITY_{i}"},
             }
-            targets.append(
-                {
-                    "host": "127.0.0.1",
-                    "snmp_port": port,
-                    "name": name,
-                    "credentials": [f"c{i}"],
-                    "site": site,
-                }
-            )
+            target = {"host": "127.0.0.1", "snmp_port": port, "credentials": [f"c{i}"]}
+            if name != XSS_STEM:  # a configured name names the asset: the hostile one keeps its own
+                target["name"] = name
+            targets.append({**target, "site": site})
         database = f"sqlite:///{workdir / 'cw.db'}"
         scan = workdir / "scan.yaml"
         scan.write_text(

@@ -145,7 +145,7 @@ def test_asset_page_neighbours_and_dependencies(browser: Any, server: str) -> No
     assert visit(browser, target) == []
     assert browser.find_element("css selector", "h1").text
     servers = get_json(f"{server}/api/v1/assets?device_class=server&limit=100")["items"]
-    busy = [a for a in servers if a["name"] == "TH-DC01"]
+    busy = [a for a in servers if a["name"] == "th-dc01"]  # its target's name, not its sysName
     assert visit(browser, f"{server}/assets/{busy[0]['id']}") == []
     used_by = by_css(browser, "#dependencies tbody tr")
     assert used_by, "a domain controller shows no dependencies"
@@ -166,3 +166,89 @@ def test_board_report_in_the_browser(browser: Any, scanned: ScannedEstate, tmp_p
     assert XSS_NAME in text and "Capital and revenue by financial year" in text
     assert len(by_css(browser, "svg")) >= 5 and by_css(browser, "img") == []
     assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
+
+
+def test_api_docs_render_offline(browser: Any, server: str) -> None:
+    """Swagger UI from the package's own files: every resource from this server, no console
+    error under the pages' CSP, and the operations listed from /openapi.json."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert visit(browser, f"{server}/api/docs") == []
+    WebDriverWait(browser, 20).until(lambda b: by_css(b, ".opblock-summary-path"))
+    paths = {e.text.replace("\u200b", "") for e in by_css(browser, ".opblock-summary-path")}
+    assert {"/api/v1/assets", "/api/v1/waves", "/api/v1/debt"} <= paths
+    loaded = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert loaded and all(u.startswith(server) for u in loaded), loaded
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_wave_cards_show_capital_and_revenue(browser: Any, server: str) -> None:
+    waves = get_json(f"{server}/api/v1/waves")
+    assert visit(browser, f"{server}/waves") == []
+    years = by_css(browser, "#plan-money tbody tr")
+    assert [r.text.split(" ")[1] for r in years] == [y["label"] for y in waves["years"]]
+    assert all("£" in r.text for r in years)
+    for w in waves["waves"]:
+        section = browser.find_element("css selector", f"#wave-{w['wave']['number']}")
+        heads = section.find_elements("css selector", "table.wave-money th")
+        assert [h.text for h in heads[1:]] == [f"FY {y['label']}" for y in w["money"]]
+        capital = section.find_element("css selector", "table.wave-money tr.capital").text
+        revenue = section.find_element("css selector", "table.wave-money tr.revenue").text
+        assert capital.startswith("capital") and revenue.startswith("revenue")
+        first = w["money"][0]["revenue"]
+        shown = revenue.split(" ")[1]
+        sign = "-" if round(first) < 0 else "+" if round(first) > 0 else ""
+        assert shown == f"{sign}£{abs(first):,.0f}"
+
+
+def test_sign_in_beyond_localhost(browser: Any, guarded: str) -> None:
+    """Bound to 0.0.0.0 with a token: a browser is sent to sign in, a wrong token is refused,
+    the right one (or the viewer token) opens every page, and signing out closes them."""
+    import urllib.error
+    import urllib.request
+
+    from tests.web.conftest import TOKEN, VIEWER_TOKEN
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{guarded}/api/v1/assets", timeout=10)
+    assert refused.value.code == 401
+    browser.delete_all_cookies()
+    assert visit(browser, f"{guarded}/waves") == []
+    assert browser.current_url.startswith(f"{guarded}/signin?next=/waves")
+    assert by_css(browser, "script") == []
+
+    def sign_in(token: str) -> None:
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        field = browser.find_element("css selector", "input[name=token]")
+        field.clear()
+        field.send_keys(token)
+        browser.find_element("css selector", "form button[type=submit]").click()
+        WebDriverWait(browser, 10).until(ec.staleness_of(field))
+
+    sign_in("not-the-token")
+    assert browser.find_element("css selector", "#problem").text == "That token is not right."
+    sign_in(TOKEN)
+    assert browser.current_url == f"{guarded}/waves"
+    assert browser.find_element("css selector", "h1").text == "Migration waves"
+    [cookie] = browser.get_cookies()
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+    assert TOKEN not in cookie["value"]
+    for page in ("/", "/debt", "/api/docs"):
+        assert visit(browser, f"{guarded}{page}") == [], page
+        assert "missing or wrong bearer token" not in browser.page_source
+    browser.get(f"{guarded}/api/v1/assets?limit=1")  # JSON: the cookie serves the API too
+    assert '"items"' in browser.page_source
+    assert visit(browser, f"{guarded}/") == []
+    browser.find_element("css selector", "form.signout button").click()
+    assert browser.current_url == f"{guarded}/signin"
+    assert browser.get_cookies() == []
+    assert visit(browser, f"{guarded}/debt") == []
+    assert browser.current_url.startswith(f"{guarded}/signin")
+    sign_in(VIEWER_TOKEN)
+    assert browser.current_url == f"{guarded}/debt"
+    assert browser.find_element("css selector", "h1").text.startswith("Technical debt")
+    browser.delete_all_cookies()

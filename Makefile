@@ -3,12 +3,14 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
+PORT   ?= 8470
 APT_PACKAGES := snmpd snmp openssh-server openssh-client postgresql prometheus iproute2 chromium chromium-driver procps systemd wrk
 
 .PHONY: help setup system-packages venv demo run test test-quick explore lint typecheck bench clean
 
 help:
-	@echo "make demo      set up and run cloudward on the built-in demo estate"
+	@echo "make demo      run cloudward on the built-in demo estate (PORT=8470; pip only, no apt)"
 	@echo "make test      set up (system packages, venv) and run the whole test suite"
 	@echo "make lint      ruff (lint and format) + mypy + deptry (declared vs imported dependencies)"
 	@echo "make bench     benchmarks with ratios against baselines (BENCH_ARGS=--quick)"
@@ -31,12 +33,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# The demo needs only the package and its demo extra (snmpsim): no test tools, no apt packages.
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[demo]'
+	touch $(DEMO_STAMP)
+
 venv: $(STAMP)
 
 setup: system-packages venv
 
-demo: setup
-	$(BIN)/cloudward demo
+demo: $(DEMO_STAMP)
+	$(BIN)/cloudward demo --listen 127.0.0.1:$(PORT)
 
 run: venv
 	$(BIN)/cloudward run --config $(or $(CONFIG),cloudward.yaml)

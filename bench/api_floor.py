@@ -23,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from agent.web.money import plan_years, wave_years
+
 ASSET_COLUMNS = (
     "id",
     "name",
@@ -37,6 +39,7 @@ ASSET_COLUMNS = (
     "site",
     "tags",
     "sources",
+    "status",
     "first_seen",
     "last_seen",
 )
@@ -109,6 +112,10 @@ def make_app(url: str, schema: str) -> Starlette:
             if qp.get(column):
                 on_asset.append(f"a.{column} = ?")
                 asset_params.append(qp[column])
+        lifecycle = qp.get("status", "active")  # replaced boxes are listed only when asked
+        if lifecycle != "all":
+            on_asset.append("a.status = ?")
+            asset_params.append(lifecycle)
         status = qp.get("support_status")
         if status == "unknown":
             on_plan.append("(p.support_status IS NULL OR p.support_status = 'unknown')")
@@ -118,7 +125,7 @@ def make_app(url: str, schema: str) -> Starlette:
         joined = (
             "FROM cw_asset a LEFT OUTER JOIN cw_asset_plan p ON p.asset_id = a.id AND p.plan_id = ?"
         )
-        where = " AND ".join(on_asset + on_plan) or "1=1"
+        where = " AND ".join(on_asset + on_plan)
         params = (plan_id if plan_id is not None else -1, *asset_params, *plan_params)
         if on_plan:  # one plan row per asset at most: otherwise the assets alone count
             total = db.rows(f"SELECT count(*) {joined} WHERE {where}", params)[0][0]
@@ -152,6 +159,7 @@ def make_app(url: str, schema: str) -> Starlette:
             body = json.loads(text)
             names = {a["asset_id"]: a["name"] for a in body["assets"]}
             groups = {g["id"]: g for g in body["groups"]}
+            money = wave_years(body)  # the money by financial year is the product's own sum
             out = []
             for w in body["waves"]:
                 wave = dict(w["wave"])
@@ -161,8 +169,14 @@ def make_app(url: str, schema: str) -> Starlette:
                     else {"id": g}
                     for g in wave["groups"]
                 ]
-                out.append({**w, "wave": wave})
-            view = {"plan_id": key[0], "today": body["today"], "waves": out}
+                out.append({**w, "wave": wave, "money": money.get(int(wave["number"]), [])})
+            view = {
+                "plan_id": key[0],
+                "today": body["today"],
+                "currency": body.get("currency", "GBP"),
+                "years": plan_years(body),
+                "waves": out,
+            }
             waves_cache.clear()
             waves_cache[key] = JSONResponse(view).body
         return Response(waves_cache[key], media_type="application/json")

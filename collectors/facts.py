@@ -79,6 +79,23 @@ class HardwareComponent:
 
 
 @dataclass(frozen=True, slots=True)
+class Guest:
+    """A virtual machine that a hypervisor says it holds (VMWARE-VMINFO-MIB vmwVmTable, virsh,
+    Hyper-V ``Get-VM``).
+
+    ``uuid`` is the VM's BIOS (SMBIOS) UUID, the system UUID its guest OS reads, when the
+    hypervisor gives it (VMware's vmwVmUUID, libvirt's domain UUID; Hyper-V's VM id is not
+    it); ``state`` is worded as the hypervisor words it (poweredOn, running, shut off, Off).
+    """
+
+    name: str
+    platform: str  # vmware | libvirt | hyperv
+    uuid: str | None = None
+    guest_os: str | None = None
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Storage:
     descr: str
     kind: str | None = None  # ram | virtual | disk | fixed | removable | flash | network | other
@@ -97,6 +114,38 @@ class Neighbor:
     remote_descr: str | None = None
     remote_address: str | None = None
     remote_platform: str | None = None
+    # What the neighbour says it is (LLDP system capabilities enabled, CDP capabilities), as
+    # comma-separated names: bridge, router, telephone, wlan-ap, station, repeater, host...
+    remote_caps: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArpEntry:
+    """One row of a router's or layer-3 switch's ARP (IPv4) or neighbour (IPv6) table."""
+
+    mac: str
+    address: str
+    if_name: str | None = None
+    family: str = "ipv4"
+    static: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """An endpoint's MAC learnt on an edge port (not an uplink) of the switch polled.
+
+    ``switch`` is the label of the switch's poll; ``address`` the endpoint's IP when an
+    ARP/ND table (this device's, or a router's through :func:`collectors.snmp.edge.attach`)
+    knows the MAC; ``vendor`` the IEEE registrant of the MAC's OUI.
+    """
+
+    mac: str
+    switch: str
+    port: str
+    if_index: int | None = None
+    vlan: int | None = None
+    address: str | None = None
+    vendor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +211,7 @@ class Facts:
     memory_bytes: int | None = None
     bios_date: str | None = None
     manufacture_date: str | None = None
+    system_uuid: str | None = None  # the SMBIOS system UUID (a VM's is its hypervisor's VM UUID)
     snmp_version: str | None = None
     interfaces: tuple[Interface, ...] = ()
     addresses: tuple[Address, ...] = ()
@@ -172,6 +222,9 @@ class Facts:
     listening: tuple[Listening, ...] = ()
     connections: tuple[Connection, ...] = ()
     utilisation: Utilisation | None = None
+    arp: tuple[ArpEntry, ...] = ()
+    sightings: tuple[Sighting, ...] = ()
+    guests: tuple[Guest, ...] = ()
     values_read: int = 0
     warnings: tuple[str, ...] = ()
 
@@ -252,6 +305,7 @@ ASSET_FIELDS: tuple[AssetField, ...] = (
     AssetField("memory_bytes", "memory_bytes"),
     AssetField("bios_date", "bios_date"),
     AssetField("manufacture_date", "manufacture_date"),
+    AssetField("system_uuid", "system_uuid"),
     AssetField("uptime_s", "uptime_s", tracked=False),
     AssetField("cpu_pct", "utilisation.cpu_pct", tracked=False),
     AssetField("mem_pct", "utilisation.mem_pct", tracked=False),
@@ -270,6 +324,9 @@ _CHILDREN: dict[str, type[Any]] = {
     "neighbors": Neighbor,
     "listening": Listening,
     "connections": Connection,
+    "arp": ArpEntry,
+    "sightings": Sighting,
+    "guests": Guest,
 }
 
 

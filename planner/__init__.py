@@ -24,12 +24,13 @@ from planner.graphcore import EstateGraph, index_estate
 from planner.groups import GroupSettings, form_move_groups
 from planner.hardware_lifecycle import HardwareOverrides
 from planner.hubs import HubRules, Hubs, detect_hubs
-from planner.importer import parse_import
+from planner.importer import parse_import, parse_import_stream
 from planner.lifecycle import Lifecycle, Product, Release, catalogue_from_mapping, parse_product
 from planner.matching import MatchingRules
 from planner.model import AssetInput, Dependency, Estate, Exposure, Listener
 from planner.movegroup import GroupLink, MoveGroup, MoveGroups
 from planner.plan import AssetPlan, Plan, WaveOutcome, plan
+from planner.replan import PreviousPlan, Replan
 from planner.settings import CATALOGUE_FILE, SETTINGS_FILES, Settings, merge
 from planner.strategy import StrategyChoice, StrategyRules, choose_strategy
 from planner.support import AssetSupport, assess_support
@@ -69,8 +70,10 @@ __all__ = [
     "Plan",
     "PlanDiff",
     "PlanningError",
+    "PreviousPlan",
     "Product",
     "Release",
+    "Replan",
     "ScheduleError",
     "Settings",
     "SettingsError",
@@ -93,6 +96,7 @@ __all__ = [
     "lifecycle_gaps",
     "merge",
     "parse_import",
+    "parse_import_stream",
     "parse_product",
     "plan",
     "plan_waves",

@@ -197,6 +197,8 @@ class _Scorer:
             asset.manufactured,
             id(sup.hardware),
             asset.bios_date,
+            asset.vendor,
+            asset.serial,
             asset.first_seen,
         )
         age = cache.get(key)

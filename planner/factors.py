@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from planner.hardware_dating import serial_date
 from planner.lifecycle import EOL, EXTENDED, SUPPORTED
 from planner.model import AssetInput
 from planner.support import AssetSupport
@@ -96,10 +97,14 @@ def hardware_age(
         made, how = sup.hardware.manufactured, f"manufactured (override: {sup.hardware.source})"
     if made is None and asset.bios_date is not None:
         made, how = asset.bios_date, "BIOS dated"
+    if made is None:
+        coded = serial_date(asset.vendor, asset.serial, today)
+        if coded is not None:
+            made, how = coded.day, f"serial date code ({coded.evidence}), from"
     if made is None and asset.first_seen is not None:
         made, how = asset.first_seen, "first seen (so at least this old)"
     if made is None:
-        return 0.0, "no manufacture, BIOS or first-seen date"
+        return 0.0, "no manufacture, BIOS, serial date code or first-seen date"
     years = (today - made).days / 365.25
     span = s.age_full_years - s.age_start_years
     value = max(0.0, min(1.0, (years - s.age_start_years) / span))

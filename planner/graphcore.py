@@ -206,6 +206,7 @@ def partition(
     seed: int,
     node_weights: FloatArray | None = None,
     backend: str = "igraph",
+    initial: IntArray | None = None,
 ) -> IntArray:
     """Communities by Leiden with the Constant Potts Model, one connected component at a time.
 
@@ -213,6 +214,8 @@ def partition(
     beats ``resolution x n_a x n_b`` for any split, which does not drift with the size of the
     graph (modularity's does). Components are solved separately, each with a seed derived from
     its lowest node's label, so a change in one corner of the estate does not reshuffle another.
+    ``initial`` (a label per node, -1 for none) is where Leiden starts from, so that a re-plan
+    stays near the previous partition (igraph only; networkx's Louvain always starts afresh).
     """
     comp = components(n, u, v)
     labels = np.full(n, -1, dtype=np.int64)
@@ -235,8 +238,14 @@ def partition(
         lu = np.searchsorted(nodes, u[sel])
         lv = np.searchsorted(nodes, v[sel])
         local_seed = seed ^ zlib.crc32(int(nodes[0]).to_bytes(8, "little"))
+        start = None
+        if initial is not None:
+            start = initial[nodes].copy()
+            none = start < 0
+            start[none] = int(start.max()) + 1 + np.arange(int(none.sum()))
+            start = _relabel(start)
         member = _leiden(
-            nodes.shape[0], lu, lv, w[sel], weights[nodes], resolution, local_seed, backend
+            nodes.shape[0], lu, lv, w[sel], weights[nodes], resolution, local_seed, backend, start
         )
         labels[nodes] = member + next_label
         next_label += int(member.max()) + 1
@@ -252,6 +261,7 @@ def _leiden(
     resolution: float,
     seed: int,
     backend: str,
+    initial: IntArray | None = None,
 ) -> IntArray:
     if backend == "networkx":
         graph = nx.Graph()
@@ -277,6 +287,7 @@ def _leiden(
             resolution=resolution,
             node_weights=node_w.tolist(),
             n_iterations=2,
+            initial_membership=None if initial is None else initial.tolist(),
         )
     finally:
         igraph.set_random_number_generator(random)

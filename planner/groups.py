@@ -57,6 +57,7 @@ class GroupSettings:
     cut_share: float = 0.1
     hub_min_groups: int = 10
     hub_outside_share: float = 0.8
+    stickiness: float = 0.25
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> GroupSettings:
@@ -76,6 +77,7 @@ class GroupSettingsFile(Strict):
     cut_share: Number = Field(0.1, gt=0, le=1)
     hub_min_groups: int = Field(10, ge=2)
     hub_outside_share: Number = Field(0.8, ge=0, le=1)
+    stickiness: Number = Field(0.25, ge=0, lt=1)
     notes: Note = None
 
     def build(self) -> GroupSettings:
@@ -90,6 +92,7 @@ class GroupSettingsFile(Strict):
             cut_share=self.cut_share,
             hub_min_groups=self.hub_min_groups,
             hub_outside_share=self.hub_outside_share,
+            stickiness=self.stickiness,
         )
 
 
@@ -99,11 +102,17 @@ def form_move_groups(
     hubs: Hubs,
     settings: GroupSettings,
     precedence: tuple[str, ...] = STRATEGIES,
+    prior: Mapping[str, str] | None = None,
 ) -> MoveGroups:
     """Group every moving asset; hubs form the landing zone, retained assets stay behind.
 
     ``strategies`` are per asset, sorted by id (as :func:`planner.strategy.choose_strategy`
     returns them); ``precedence`` breaks ties when a group's assets disagree on strategy.
+    ``prior`` (asset id -> its group in the previous plan) makes groups sticky: Leiden starts
+    from the previous groups, a link inside a previous group weighs ``1 + stickiness`` times as
+    much and one between two previous groups ``1 - stickiness`` times, so a re-plan redraws a
+    boundary only when the links have changed by more than that, not when a borderline case
+    tips over or the search wanders elsewhere.
     """
     n = graph.n
     hub = np.zeros(n, dtype=bool)
@@ -128,7 +137,10 @@ def form_move_groups(
         ref = float(np.percentile(peers[peers > 0], settings.degree_percentile))
         factor = np.minimum(1.0, ref / np.maximum(peers, 1))
         w = w * np.minimum(factor[s], factor[d])
-    part, called, fan_in = _partition(graph, planned, s, d, w, settings)
+    before = _prior_codes(graph, prior) if prior else None
+    if before is not None and settings.stickiness and s.size:
+        w = _sticky(before, s, d, w, settings.stickiness)
+    part, called, fan_in = _partition(graph, planned, s, d, w, settings, before)
     if called.any():  # shared infrastructure found by structure joins the landing zone
         hubs = _with_structural(graph, hubs, called, fan_in, settings)
         hub |= called
@@ -143,6 +155,23 @@ def form_move_groups(
         "outside": outside,
     }
     return build_groups(graph, strategies, hubs, lr, kinds, masks, part, precedence)
+
+
+def _prior_codes(graph: EstateGraph, prior: Mapping[str, str]) -> Any:
+    """A number per previous group for each node, -1 for nodes that were in none."""
+    codes: dict[str, int] = {}
+    return np.fromiter(
+        (codes.setdefault(prior[a.id], len(codes)) if a.id in prior else -1 for a in graph.assets),
+        dtype=np.int64,
+        count=graph.n,
+    )
+
+
+def _sticky(before: Any, s: Any, d: Any, w: Any, stickiness: float) -> Any:
+    known = (before[s] >= 0) & (before[d] >= 0)
+    same = before[s] == before[d]
+    factor = np.where(known & same, 1.0 + stickiness, np.where(known, 1.0 - stickiness, 1.0))
+    return w * factor
 
 
 def _with_structural(
@@ -170,7 +199,13 @@ def _with_structural(
 
 
 def _partition(
-    graph: EstateGraph, planned: Any, s: Any, d: Any, w: Any, settings: GroupSettings
+    graph: EstateGraph,
+    planned: Any,
+    s: Any,
+    d: Any,
+    w: Any,
+    settings: GroupSettings,
+    before: Any = None,
 ) -> tuple[Partition, Any, Any]:
     n = graph.n
     unit = np.full(n, -1, dtype=np.int64)
@@ -190,6 +225,10 @@ def _partition(
     labelled[list(label_unit.values())] = True
     sizes = np.bincount(unit[planned], minlength=units).astype(np.float64)
     uu, uv, uw = undirected(units, unit[s], unit[d], w)
+    initial = None
+    if before is not None:  # start from the previous groups: a re-plan stays near them
+        initial = np.full(units, -1, dtype=np.int64)
+        initial[unit[planned]] = before[planned]
     comm = partition(
         units,
         uu,
@@ -199,6 +238,7 @@ def _partition(
         seed=settings.seed,
         node_weights=sizes,
         backend=settings.backend,
+        initial=initial,
     )
     comm = _split_labels(comm, labelled, uu, uv, uw, settings.follow_share)
     group = np.full(n, -1, dtype=np.int64)

@@ -6,6 +6,7 @@ Column names are compared ignoring case, spaces, underscores and brackets (:func
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from datetime import date
@@ -93,17 +94,40 @@ DISK_N = re.compile(r"^disk\d+sizeingb$|^disk\d+sizegb$")
 _SPLIT = re.compile(r"\s*[;,]\s*")
 
 
+@functools.lru_cache(maxsize=4096)
 def key_of(name: str) -> str:
     return _KEY.sub("", name.lower())
+
+
+def present_aliases(
+    aliases: Mapping[str, tuple[str, ...]], keys: set[str]
+) -> dict[str, tuple[str, ...]]:
+    """``aliases`` cut down to the columns a file has (its header's :func:`key_of` keys): rows of
+    that file then look up only those, with the same result."""
+    return {f: tuple(a for a in names if a in keys) for f, names in aliases.items()}
 
 
 class Row:
     """One row of an import: values by field (through the aliases), converted or refused."""
 
+    __slots__ = ("aliases", "line", "raw")
+
     def __init__(self, line: int, raw: Mapping[str, Any], aliases: Mapping[str, tuple[str, ...]]):
         self.line = line
         self.raw = {key_of(str(k)): (k, v) for k, v in raw.items() if k is not None}
         self.aliases = aliases
+
+    @classmethod
+    def keyed(
+        cls,
+        line: int,
+        raw: dict[str, tuple[Any, Any]],
+        aliases: Mapping[str, tuple[str, ...]],
+    ) -> Row:
+        """A row whose cells are already keyed: ``{key_of(column): (column, value)}``."""
+        row = cls.__new__(cls)
+        row.line, row.raw, row.aliases = line, raw, aliases
+        return row
 
     def get(self, field: str) -> tuple[str, Any]:
         for alias in self.aliases[field]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from planner.errors import EstateError, ImportFormatError
@@ -23,8 +23,10 @@ from planner.import_columns import (
     ENVIRONMENT_WORDS,
     Row,
     key_of,
+    present_aliases,
     to_float,
 )
+from planner.json_stream import JsonStreamReader, TextSource
 from planner.model import (
     CRITICALITY_LABELS,
     DEPENDENCY_KINDS,
@@ -37,51 +39,117 @@ from planner.model import (
 
 Assets = tuple[AssetInput, ...]
 Dependencies = tuple[Dependency, ...]
+Progress = Callable[[int], None]  # told how many rows were read so far, now and then
+PROGRESS_EVERY = 50_000
 
 
 def parse_import(text: str, fmt: str) -> tuple[Assets, Dependencies]:
     """Assets and dependencies from ``text`` in ``fmt`` ("csv" or "json")."""
+    return parse_import_stream(io.StringIO(text), fmt)
+
+
+def parse_import_stream(
+    source: TextSource, fmt: str, progress: Progress | None = None
+) -> tuple[Assets, Dependencies]:
+    """:func:`parse_import` reading ``source`` as it goes: one row at a time is held as text,
+    and only the validated assets and (merged) dependencies are kept. Every row is checked
+    before this returns, so a bad row refuses the whole file."""
     if fmt == "json":
-        return _parse_json(text)
+        return _parse_json(source, progress)
     if fmt == "csv":
-        return _parse_csv(text)
+        return _parse_csv(source, progress)
     raise ImportFormatError(f"unknown import format {fmt!r}: use 'csv' or 'json'")
 
 
-def _parse_json(text: str) -> tuple[Assets, Dependencies]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ImportFormatError(
-            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    if not isinstance(data, Mapping) or not ({"assets", "dependencies"} & set(data)):
-        raise ImportFormatError(
-            'JSON import must be an object with "assets" and/or "dependencies" lists'
-        )
-    rows: dict[str, list[Mapping[str, Any]]] = {}
-    for part in ("assets", "dependencies"):
-        value = data.get(part, [])
-        if not isinstance(value, list) or not all(isinstance(x, Mapping) for x in value):
+def _counted(
+    rows: Iterable[tuple[int, Mapping[str, Any]]], progress: Progress | None
+) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    if progress is None:
+        yield from rows
+        return
+    for done, item in enumerate(rows, 1):
+        yield item
+        if done % PROGRESS_EVERY == 0:
+            progress(done)
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+
+_NOT_AN_OBJECT = 'JSON import must be an object with "assets" and/or "dependencies" lists'
+
+
+def _parse_json(source: TextSource, progress: Progress | None) -> tuple[Assets, Dependencies]:
+    reader = JsonStreamReader(source)
+    if reader.peek() != "{":
+        rest = reader.buf[reader.pos :] + source.read()
+        try:
+            json.loads(rest)
+        except json.JSONDecodeError as exc:
+            raise ImportFormatError(
+                f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from None
+        raise ImportFormatError(_NOT_AN_OBJECT)
+    reader.pos += 1
+    parts: dict[str, Any] = {}
+    waiting: list[tuple[int, Mapping[str, Any]]] | None = None
+    while reader.peek() != "}":
+        if parts or waiting is not None:
+            reader.take(",", "Expecting ',' delimiter")
+        if reader.peek() != '"':
+            raise reader.error("Expecting property name enclosed in double quotes", reader.pos)
+        key = reader.value()
+        reader.take(":", "Expecting ':' delimiter")
+        if key not in ("assets", "dependencies"):
+            parts[key] = reader.value()
+            continue
+        if reader.peek() != "[":
+            reader.value()
+            raise ImportFormatError(f'"{key}" must be a list of objects')
+        rows = _objects(key, reader.items())
+        if key == "assets":
+            parts[key] = _assets(_counted(rows, progress))
+        elif "assets" in parts:  # the usual order: addresses of the assets are known
+            parts[key] = _dependencies(_counted(rows, progress), parts["assets"])
+        else:  # dependencies first: wait for the assets their addresses may name
+            waiting = list(rows)
+            parts[key] = None
+    reader.pos += 1
+    if reader.peek() != "":
+        raise reader.error("Extra data", reader.pos)
+    if not {"assets", "dependencies"} & set(parts):
+        raise ImportFormatError(_NOT_AN_OBJECT)
+    assets: Assets = parts.get("assets") or ()
+    if waiting is not None:
+        parts["dependencies"] = _dependencies(_counted(waiting, progress), assets)
+    return assets, parts.get("dependencies") or ()
+
+
+def _objects(part: str, items: Iterable[Any]) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, Mapping):
             raise ImportFormatError(f'"{part}" must be a list of objects')
-        rows[part] = value
-    assets = _assets([(i + 1, r) for i, r in enumerate(rows["assets"])])
-    deps = _dependencies([(i + 1, r) for i, r in enumerate(rows["dependencies"])], assets)
-    return assets, deps
+        yield number, item
 
 
-def _parse_csv(text: str) -> tuple[Assets, Dependencies]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [key_of(h) for h in (reader.fieldnames or [])]
+# --- CSV ----------------------------------------------------------------------------------
+
+
+def _parse_csv(source: TextSource, progress: Progress | None) -> tuple[Assets, Dependencies]:
+    reader = csv.reader(source)
+    names = next(reader, [])
+    if names:
+        names[0] = names[0].lstrip("\ufeff")
+    header = [key_of(h) for h in names]
     if not header:
         raise ImportFormatError("the CSV file is empty: the first line must be a header", row=1)
-    rows = [(i + 2, row) for i, row in enumerate(reader)]
+    rows = _counted(_csv_rows(reader, names, header), progress)
     src_keys = set(DEPENDENCY_ALIASES["src"]) | set(DEPENDENCY_ALIASES["src_ip"])
     if src_keys & set(header):
-        return (), _dependencies(rows, ())
+        return (), _dependencies(rows, (), present_aliases(DEPENDENCY_ALIASES, set(header)))
     name_keys = set(ASSET_ALIASES["name"]) | set(ASSET_ALIASES["id"])
     if name_keys & set(header):
-        return _assets(rows), ()
+        return _assets(rows, present_aliases(ASSET_ALIASES, set(header))), ()
     raise ImportFormatError(
         "the header names neither assets (a 'Server name' or 'id' column) "
         "nor dependencies (a 'Source server name' or 'source' column)",
@@ -89,11 +157,50 @@ def _parse_csv(text: str) -> tuple[Assets, Dependencies]:
     )
 
 
-def _assets(rows: Sequence[tuple[int, Mapping[str, Any]]]) -> Assets:
+class _Keyed(dict[str, tuple[Any, Any]]):
+    """A CSV row already keyed as :class:`Row` keys it (marks rows that skip re-keying)."""
+
+
+def _csv_rows(
+    reader: Iterator[list[str]], names: list[str], header: list[str]
+) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """Rows as ``csv.DictReader`` gives them (blank lines skipped; a short row's missing cells
+    are None; cells beyond the header are dropped; of two columns with one key, the last),
+    keyed once by the header rather than once per cell."""
+    width = len(names)
+    columns = list(zip(header, names, strict=True))
+    number = 1
+    for cells in reader:
+        if not cells:
+            continue
+        number += 1
+        if len(cells) < width:
+            cells = cells + [None] * (width - len(cells))  # type: ignore[list-item]
+        yield (
+            number,
+            _Keyed(
+                (key, (name, value)) for (key, name), value in zip(columns, cells, strict=False)
+            ),
+        )
+
+
+def _row(number: int, raw: Mapping[str, Any], aliases: Mapping[str, tuple[str, ...]]) -> Row:
+    if isinstance(raw, _Keyed):
+        return Row.keyed(number, raw, aliases)
+    return Row(number, raw, aliases)
+
+
+# --- rows ---------------------------------------------------------------------------------
+
+
+def _assets(
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    aliases: Mapping[str, tuple[str, ...]] = ASSET_ALIASES,
+) -> Assets:
     out: list[AssetInput] = []
     seen: dict[str, int] = {}
     for number, raw in rows:
-        row = Row(number, raw, ASSET_ALIASES)
+        row = _row(number, raw, aliases)
         asset = _asset(row)
         if asset.id in seen:
             raise row.fail(
@@ -211,13 +318,22 @@ def _exposure(row: Row, item: Any) -> Exposure:
         raise row.fail(row.get("exposures")[0], str(exc)) from None
 
 
-def _dependencies(rows: Sequence[tuple[int, Mapping[str, Any]]], assets: Assets) -> Dependencies:
+def _dependencies(
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    assets: Assets,
+    aliases: Mapping[str, tuple[str, ...]] = DEPENDENCY_ALIASES,
+) -> Dependencies:
     by_ip = {ip: a.id for a in assets for ip in a.addresses}
     merged: dict[tuple[str, str, int | None], Dependency] = {}
+    shared: dict[str, str] = {}  # one copy of each name: a million rows name few servers
     for number, raw in rows:
-        row = Row(number, raw, DEPENDENCY_ALIASES)
+        row = _row(number, raw, aliases)
         src = row.text("src") or by_ip.get(row.text("src_ip") or "", row.text("src_ip"))
         dst = row.text("dst") or by_ip.get(row.text("dst_ip") or "", row.text("dst_ip"))
+        if src:
+            src = shared.setdefault(src, src)
+        if dst:
+            dst = shared.setdefault(dst, dst)
         if not src:
             raise row.fail("source", "needs a source server name or source IP")
         if not dst:
@@ -229,8 +345,8 @@ def _dependencies(rows: Sequence[tuple[int, Mapping[str, Any]]], assets: Assets)
             src=src,
             dst=dst,
             port=port,
-            service=row.text("service"),
-            process=row.text("process"),
+            service=_shared(shared, row.text("service")),
+            process=_shared(shared, row.text("process")),
             count=row.whole("count") or 1,
             first_seen=row.day("first_seen"),
             last_seen=row.day("last_seen"),
@@ -240,6 +356,10 @@ def _dependencies(rows: Sequence[tuple[int, Mapping[str, Any]]], assets: Assets)
         old = merged.get(key)
         merged[key] = dep if old is None else _combine(old, dep)
     return tuple(merged[k] for k in merged)
+
+
+def _shared(shared: dict[str, str], text: str | None) -> str | None:
+    return None if text is None else shared.setdefault(text, text)
 
 
 def _combine(a: Dependency, b: Dependency) -> Dependency:

@@ -24,13 +24,14 @@ from planner.groups import form_move_groups
 from planner.hubs import detect_hubs
 from planner.lifecycle import Lifecycle
 from planner.model import Estate
-from planner.movegroup import MoveGroups, restrategise
+from planner.movegroup import LANDING_ZONE, MoveGroups, restrategise
+from planner.replan import PreviousPlan, Replan, carry_over, explain_moves
 from planner.review import judge_at_move, keep_what_stays_needs
 from planner.schedule import horizon_warning
 from planner.settings import Settings
 from planner.strategy import StrategyChoice, choose_strategy
 from planner.support import AssetSupport, assess_support
-from planner.waves import GroupLoad, Wave, group_loads, plan_waves
+from planner.waves import GroupLoad, Wave, group_loads, schedule_waves
 
 _REVIEWS = 5  # passes of the move-date check; each can only move later waves later
 
@@ -48,6 +49,12 @@ class AssetPlan:
     cost: AssetCost
     hub: bool
     debt_ranking: str = "migration"  # migration | refresh (stays on premise) | outside
+
+    @property
+    def external(self) -> bool:
+        """A peer outside the estate (a dependency end nobody inventoried): planned around,
+        never counted as an asset."""
+        return self.debt_ranking == "outside"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +81,7 @@ class Plan:
     currency: str
     sources: Mapping[str, str]
     warnings: tuple[str, ...] = ()
+    replan: Replan | None = None  # how it relates to the plan it started from, if any
 
     def asset(self, asset_id: str) -> AssetPlan:
         for item in self.assets:
@@ -111,26 +119,31 @@ class Plan:
                 "waves": waves,
                 "years": plain(self.years),
                 "warnings": list(self.warnings),
+                "replan": self.replan,
             }
         )
         return data
 
     def summary(self) -> dict[str, Any]:
+        """Counts over the estate's own assets: external peers are counted apart
+        (``external_peers``), never as assets, statuses, strategies or debt."""
         counts: dict[str, dict[str, int]] = {"status": {}, "strategy": {}}
-        for a in self.assets:
+        ours = [a for a in self.assets if not a.external]
+        for a in ours:
             counts["status"][a.support.status] = counts["status"].get(a.support.status, 0) + 1
             counts["strategy"][a.strategy.strategy] = (
                 counts["strategy"].get(a.strategy.strategy, 0) + 1
             )
         return {
-            "assets": len(self.assets),
+            "assets": len(ours),
+            "external_peers": len(self.assets) - len(ours),
             "groups": len(self.groups.groups),
             "waves": len(self.waves),
             "hubs": len(self.groups.hubs.hubs),
             "cycle_breaks": len(self.groups.cycle_breaks),
             "support_status": counts["status"],
             "strategies": counts["strategy"],
-            "debt_total": round(sum(a.debt.score for a in self.assets), 1),
+            "debt_total": round(sum(a.debt.score for a in ours), 1),
             "debt_retired": round(sum(w.debt_retired for w in self.waves), 1),
         }
 
@@ -140,8 +153,14 @@ def plan(
     settings: Settings,
     today: date,
     lifecycle: Lifecycle | None = None,
+    previous: PreviousPlan | None = None,
 ) -> Plan:
-    """Plan the estate as of ``today`` with the given settings and lifecycle facts."""
+    """Plan the estate as of ``today`` with the given settings and lifecycle facts.
+
+    With ``previous`` (the plan before this one) the plan starts from it: groups keep their ids
+    and waves unless the estate or a rule forces a change, waves under way by ``today`` are
+    kept as they were, and :attr:`Plan.replan` says what moved and why
+    (:mod:`planner.replan`)."""
     facts = lifecycle or Lifecycle()
     graph = index_estate(estate)
     support = assess_support(estate, facts, settings.matching, today, settings.hardware)
@@ -157,11 +176,18 @@ def plan(
     rules = settings.strategy
     strategies = choose_strategy(graph, support, debt, rules, hubs=hubs.ids)
     strategies = keep_what_stays_needs(graph, strategies, rules, hubs.ids)
-    groups = form_move_groups(graph, strategies, hubs, settings.groups, rules.precedence)
+    prior = None
+    if previous is not None:
+        prior = {a: g for a, (g, _) in previous.assets.items() if g and g != LANDING_ZONE}
+    groups = form_move_groups(graph, strategies, hubs, settings.groups, rules.precedence, prior)
+    carried = None
+    if previous is not None:
+        groups, carried = carry_over(groups, previous, today)
+    pins = carried.pins if carried else None
     criticality = {d.asset_id: d.factor("criticality").value for d in debt}
     chosen = {c.asset_id: c.strategy for c in strategies}
     loads = group_loads(groups, criticality, chosen, settings.waves)
-    waves = plan_waves(groups, loads, settings.waves, today)
+    waves, why = schedule_waves(groups, loads, settings.waves, today, pins)
     for _ in range(_REVIEWS):  # judged at the move date: each pass only turns rehosts into rebuilds
         dated = {a: (w.number, w.end) for w in waves for a in w.assets}
         strategies, changed = judge_at_move(strategies, support, dated)
@@ -170,7 +196,8 @@ def plan(
         groups = restrategise(groups, strategies, rules.precedence)
         chosen = {c.asset_id: c.strategy for c in strategies}
         loads = group_loads(groups, criticality, chosen, settings.waves)
-        waves = plan_waves(groups, loads, settings.waves, today)
+        waves, why = schedule_waves(groups, loads, settings.waves, today, pins)
+    replan = explain_moves(carried, groups, waves, why) if carried else None
     costs = price_assets(graph, strategies, settings.costs, today)
     ws = settings.waves
     late = horizon_warning(
@@ -234,6 +261,7 @@ def plan(
         c.currency,
         sources,
         (late,) if late else (),
+        replan,
     )
 
 

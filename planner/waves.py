@@ -10,14 +10,18 @@ what overlaps it (:mod:`planner.schedule`): a wave due to run into one is shorte
 before it, or paused through it when too little time is left; nothing is pushed whole past a
 freeze. Groups held by a constraint (data residency, say) never join the pilot. Ties go by
 environment, risk band and group id, so the same input gives the same plan.
+
+A re-plan (:class:`Pins`, filled by :mod:`planner.replan`) keeps each group in the wave it had:
+a wave takes its own groups first, then groups held back from earlier waves, then new groups
+where room is left; only a dependency, a limit or a rule moves a group, always later, and
+:func:`schedule_waves` says which. Waves under way are kept as they were.
 """
 
 from __future__ import annotations
 
 import heapq
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from planner.dates import next_monday
@@ -25,6 +29,7 @@ from planner.errors import ScheduleError
 from planner.movegroup import LANDING_ZONE, MoveGroup, MoveGroups
 from planner.schedule import Calendar
 from planner.wave_settings import RISK_FACTORS, WaveSettings, WavesFile
+from planner.wavefill import GroupLoad, Key, Step, Wave, fill_wave, rank_for
 
 __all__ = [
     "RISK_FACTORS",
@@ -35,34 +40,6 @@ __all__ = [
     "group_loads",
     "plan_waves",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class GroupLoad:
-    """What a group weighs in a wave."""
-
-    group: str
-    assets: int
-    risk: float
-    effort_days: float
-    links: int
-    evidence: str
-
-
-@dataclass(frozen=True, slots=True)
-class Wave:
-    number: int
-    kind: str  # landing-zone | pilot | nonprod | prod
-    start: date
-    end: date
-    groups: tuple[str, ...]
-    assets: tuple[str, ...]
-    risk: float
-    effort_days: float
-    limit_assets: int
-    limit_risk: float
-    limit_effort_days: float
-    reasons: tuple[str, ...]
 
 
 def group_loads(
@@ -106,10 +83,52 @@ def group_loads(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class KeptWave:
+    """A wave of the previous plan that has started (or ended) by ``today``: kept as it was."""
+
+    number: int
+    kind: str
+    start: date
+    end: date
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Pins:
+    """What a re-plan keeps from the previous plan: each carried-over group's wave, and the
+    waves already under way (see :mod:`planner.replan`)."""
+
+    target: Mapping[str, int]
+    kept: tuple[KeptWave, ...] = ()
+    soft: frozenset[str] = frozenset()  # new groups, pinned to the wave most of their assets had
+
+
 def plan_waves(
-    groups: MoveGroups, loads: Mapping[str, GroupLoad], settings: WaveSettings, today: date
+    groups: MoveGroups,
+    loads: Mapping[str, GroupLoad],
+    settings: WaveSettings,
+    today: date,
+    pins: Pins | None = None,
 ) -> tuple[Wave, ...]:
     """Waves over ``groups`` (see the module notes); wave 0 is the landing zone if any."""
+    return schedule_waves(groups, loads, settings, today, pins)[0]
+
+
+def schedule_waves(
+    groups: MoveGroups,
+    loads: Mapping[str, GroupLoad],
+    settings: WaveSettings,
+    today: date,
+    pins: Pins | None = None,
+) -> tuple[tuple[Wave, ...], dict[str, str]]:
+    """The waves, and why each pinned group could not have its wave (group -> reason).
+
+    With ``pins`` a group keeps the wave it had: each wave takes its own groups first, then
+    groups held back from earlier waves, then new groups where room is left; a group never
+    moves earlier than its wave, and waves already under way are kept as they were. A wave
+    number whose groups have all gone is skipped rather than renumbering every later wave.
+    """
     by_id = {g.id: g for g in groups.groups}
     deps: dict[str, set[str]] = {g: set() for g in by_id}
     dependants: dict[str, set[str]] = {g: set() for g in by_id}
@@ -124,7 +143,15 @@ def plan_waves(
     waves: list[Wave] = []
     day = next_monday(today + timedelta(days=settings.start_lead_days))
     calendar = Calendar.of(settings.freeze_windows, today)
-    if LANDING_ZONE in by_id:
+    target = dict(pins.target) if pins else {}
+    soft = pins.soft if pins else frozenset()
+    kept = {g for k in pins.kept for g in k.groups if g in by_id} if pins else set()
+    for k in pins.kept if pins else ():
+        present = tuple(sorted(g for g in k.groups if g in by_id))
+        if present:
+            waves.append(_kept(k, present, by_id, loads, settings))
+            day = max(day, k.end + timedelta(days=1 + settings.gap_days))
+    if LANDING_ZONE in by_id and LANDING_ZONE not in kept:
         lz = by_id[LANDING_ZONE]
         weeks = settings.landing_zone_weeks
         start, pushed = calendar.place(day, weeks * 7)
@@ -151,156 +178,59 @@ def plan_waves(
             )
         )
         day = end + timedelta(days=1 + settings.gap_days)
-    todo = {g for g in by_id if g != LANDING_ZONE}
+    todo = {g for g in by_id if g != LANDING_ZONE and g not in kept}
     waiting = {g: len(deps[g] & todo) for g in todo}
-    ready = [_key(by_id[g], loads[g]) for g in sorted(todo) if waiting[g] == 0]
-    heapq.heapify(ready)
-    number = 1
+    number = max((w.number for w in waves), default=0) + 1
+    why: dict[str, str] = {}
+    ready: list[Key] = []
+    rank = rank_for(by_id, loads, target, soft, number)
+    for g in sorted(todo):
+        if waiting[g] == 0:
+            ready.append(rank(g))
     while todo:
         if not ready:  # cannot happen once cycles are cut; a clear error beats a hang
             raise ScheduleError(
                 f"hard dependencies between {len(todo)} groups form a cycle: "
                 f"{', '.join(sorted(todo)[:5])}"
             )
-        wave, day = _fill(
-            number, ready, waiting, dependants, todo, by_id, loads, settings, day, calendar
-        )
+        gone = number
+        number = max(number, min(target.get(k[-1], number) for k in ready))
+        rank = rank_for(by_id, loads, target, soft, number)
+        ready = [rank(k[-1]) for k in ready]
+        heapq.heapify(ready)
+        step = Step(number, dependants, waiting, todo, rank, why, pins is not None)
+        wave, day = fill_wave(step, ready, by_id, loads, settings, day, calendar)
+        if gone < number:
+            skipped = f"{gone}" if gone == number - 1 else f"{gone}-{number - 1}"
+            note = f"wave {skipped} is gone: every group it held left the plan or moved"
+            wave = replace(wave, reasons=(*wave.reasons, note))
         waves.append(wave)
         number += 1
-    return tuple(waves)
+    return tuple(waves), why
 
 
-def _key(group: MoveGroup, load: GroupLoad) -> tuple[int, int, str]:
-    return (0 if group.environment == "nonprod" else 1, int(load.risk // 10), group.id)
-
-
-def _fill(
-    number: int,
-    ready: list[tuple[int, int, str]],
-    waiting: dict[str, int],
-    dependants: dict[str, set[str]],
-    todo: set[str],
+def _kept(
+    k: KeptWave,
+    present: tuple[str, ...],
     by_id: Mapping[str, MoveGroup],
     loads: Mapping[str, GroupLoad],
     s: WaveSettings,
-    day: date,
-    calendar: Calendar,
-) -> tuple[Wave, date]:
-    limit_assets = s.asset_limit(number)
-    reasons: list[str] = []
-    start, inside = calendar.clear_start(day)
-    notes = [f"starts after freeze: {p}" for p in inside]
-    base_weeks = s.wave_weeks
-    room = calendar.room(start)
-    if room is not None and s.freeze_min_weeks * 7 <= room < s.wave_weeks * 7:
-        base_weeks = room // 7
-        notes.append(f"shortened to {base_weeks} weeks to end before the next freeze")
-    capacity = s.team_days_per_week * base_weeks
-    pilot = number == 1
-    env = ready[0][0]
-    if pilot:
-        limit_assets = min(limit_assets, s.pilot_max_assets)
-        fit = [k for k in ready if _pilot_ok(by_id[k[2]], loads[k[2]], s)]
-        if fit:
-            env = min(fit)[0]
-            reasons.append(
-                f"pilot: groups of at most {s.pilot_max_assets} assets, risk "
-                f"{s.pilot_max_risk:g} and {s.pilot_max_links} links, dev/test first"
-            )
-        else:
-            pilot = False
-            reasons.append("no group is small and loose enough for a pilot: wave 1 is ordinary")
-    chosen: list[str] = []
-    assets = 0
-    risk = effort = 0.0
-    skipped: list[tuple[int, int, str]] = []
-    while ready:
-        key = heapq.heappop(ready)
-        gid = key[2]
-        load = loads[gid]
-        fits = (key[0] == env or not s.separate_production) and (
-            not pilot or _pilot_ok(by_id[gid], load, s)
-        )
-        fits = fits and assets + load.assets <= limit_assets and risk + load.risk <= s.max_risk
-        fits = fits and effort + load.effort_days <= capacity
-        if not fits:
-            skipped.append(key)
-            continue
-        chosen.append(gid)
-        assets += load.assets
-        risk += load.risk
-        effort += load.effort_days
-        _release(gid, waiting, dependants, todo, by_id, loads, ready)
-    if not chosen:  # nothing fits the limits: the first ready group goes alone, limits raised
-        skipped.sort()
-        key = skipped.pop(0)
-        gid = key[2]
-        load = loads[gid]
-        chosen.append(gid)
-        assets, risk, effort = load.assets, load.risk, load.effort_days
-        env = key[0]
-        if assets > limit_assets:
-            reasons.append(
-                f"asset limit raised from {limit_assets} to {assets}: the next group "
-                "cannot be split further"
-            )
-            limit_assets = assets
-        pilot = False
-        _release(gid, waiting, dependants, todo, by_id, loads, ready)
-    for key in skipped:
-        heapq.heappush(ready, key)
-    reasons.extend(notes)
-    weeks = max(base_weeks, math.ceil(effort / s.team_days_per_week))
-    if weeks > base_weeks:
-        reasons.append(
-            f"stretched to {weeks} weeks: {effort:.0f} days of work at "
-            f"{s.team_days_per_week:g} days a week"
-        )
-    start, pushed = calendar.place(start, weeks * 7)
-    reasons.extend(f"moved after freeze: {p}" for p in pushed)
-    end = start + timedelta(days=weeks * 7 - 1)
-    kind = "pilot" if pilot else ("nonprod" if env == 0 else "prod")
-    members = tuple(a for g in sorted(chosen) for a in by_id[g].assets)
-    wave = Wave(
-        number,
-        kind,
-        start,
-        end,
-        tuple(sorted(chosen)),
-        members,
-        round(risk, 1),
-        round(effort, 1),
-        limit_assets,
-        s.max_risk,
-        round(s.team_days_per_week * weeks, 1),
-        tuple(reasons),
+) -> Wave:
+    assets = tuple(a for g in present for a in by_id[g].assets)
+    risk = round(sum(loads[g].risk for g in present), 1)
+    effort = round(sum(loads[g].effort_days for g in present), 1)
+    weeks = max(1, ((k.end - k.start).days + 1) // 7)
+    return Wave(
+        k.number,
+        k.kind,
+        k.start,
+        k.end,
+        present,
+        assets,
+        risk,
+        effort,
+        max(len(assets), s.asset_limit(k.number) if k.number else 0),
+        max(risk, s.max_risk),
+        max(effort, round(s.team_days_per_week * weeks, 1)),
+        (f"under way since {k.start}: kept as planned, not re-planned",),
     )
-    return wave, end + timedelta(days=1 + s.gap_days)
-
-
-def _pilot_ok(group: MoveGroup, load: GroupLoad, s: WaveSettings) -> bool:
-    return (
-        load.assets <= s.pilot_max_assets
-        and load.risk <= s.pilot_max_risk
-        and load.links <= s.pilot_max_links
-        and group.strategy not in ("retire", "retain")
-        and not group.constrained
-    )
-
-
-def _release(
-    gid: str,
-    waiting: dict[str, int],
-    dependants: dict[str, set[str]],
-    todo: set[str],
-    by_id: Mapping[str, MoveGroup],
-    loads: Mapping[str, GroupLoad],
-    ready: list[tuple[int, int, str]],
-) -> None:
-    """``gid`` is placed: groups waiting only on it may join this wave or a later one."""
-    todo.discard(gid)
-    for other in sorted(dependants[gid]):
-        if other in todo:
-            waiting[other] -= 1
-            if waiting[other] == 0:
-                heapq.heappush(ready, _key(by_id[other], loads[other]))

@@ -120,11 +120,21 @@ def assets(
     support_status: str | None = Query(None, pattern="^(supported|extended|eol|unknown)$"),
     min_debt: float | None = Query(None, ge=0, le=100),
     q: str | None = Query(None, max_length=128, description="Substring of name or address"),
+    status: str = Query(
+        "active",
+        pattern="^(active|replaced|all)$",
+        description="active (default), replaced (another box answers where it did), or all",
+    ),
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     f = AssetFilter(
-        device_class=device_class, site=site, support_status=support_status, min_debt=min_debt, q=q
+        device_class=device_class,
+        site=site,
+        support_status=support_status,
+        min_debt=min_debt,
+        q=q,
+        status=status,
     )
     items, total = list_assets_page(_store(request), f, limit=limit, offset=offset)
     return page(items, total, limit, offset)

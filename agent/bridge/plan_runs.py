@@ -20,6 +20,7 @@ import planner
 from agent.errors import ConfigError
 from agent.store import Store, utcnow
 from agent.store import tables as m
+from agent.store.placement import hosted_on
 from collectors.datadir import data_path
 
 log = logging.getLogger(__name__)
@@ -118,9 +119,17 @@ def _day(value: Any) -> date | None:
 
 
 def estate_from_store(store: Store) -> planner.Estate:
-    """Every stored asset and dependency as the planner's frozen input."""
+    """Every active asset (not one replaced by another box) and the dependencies between them
+    as the planner's frozen input; a virtual machine's ``host`` is the hypervisor that its
+    stored ``hosts`` link names, else the one its import's hint names."""
     with store.session() as s:
-        assets = s.exec(select(m.Asset).order_by(col(m.Asset.id))).all()
+        assets = s.exec(
+            select(m.Asset).where(m.Asset.status == "active").order_by(col(m.Asset.id))
+        ).all()
+        gone = set(
+            s.exec(select(m.Asset.id).where(m.Asset.status != "active")).all()
+        )  # replaced: history, neither planned nor a dependency's end
+        placed = hosted_on(s)
         addresses: dict[int, list[str]] = {}
         for aid, addr in s.exec(select(m.AddressRow.asset_id, m.AddressRow.address)).all():
             addresses.setdefault(aid, []).append(addr)
@@ -139,7 +148,11 @@ def estate_from_store(store: Store) -> planner.Estate:
             )
         ).all():
             listening.setdefault(aid, set()).add((port, proto, proc))
-        deps = s.exec(select(m.DependencyRow).order_by(col(m.DependencyRow.id))).all()
+        deps = [
+            d
+            for d in s.exec(select(m.DependencyRow).order_by(col(m.DependencyRow.id))).all()
+            if d.src_asset_id not in gone and d.dst_asset_id not in gone
+        ]
     from agent.inventory.dependencies import service_names
 
     names = service_names()
@@ -163,6 +176,9 @@ def estate_from_store(store: Store) -> planner.Estate:
             if e.get("kind") in planner.model.EXPOSURE_KINDS:
                 exposures.append(planner.Exposure(str(e["kind"]), str(e.get("detail") or "")))
         hints = _planning_hints(a.planning, hosts)
+        if placed.get(a.id) is not None and placed[a.id] not in gone:
+            hints["host"] = str(placed[a.id])
+            hints.setdefault("virtual", True)  # a hypervisor lists it: a virtual machine
         inputs.append(
             planner.AssetInput(
                 **{
@@ -273,12 +289,50 @@ def _planning_hints(hints: Mapping[str, object], hosts: Mapping[str, str]) -> di
     return out
 
 
-def compute_plan(store: Store, today: date, overrides: Path | None = None) -> planner.Plan:
+def compute_plan(
+    store: Store, today: date, overrides: Path | None = None, *, fresh: bool = False
+) -> planner.Plan:
+    """Plan the stored estate as of ``today``, starting from the newest stored plan (its groups
+    and waves are kept where nothing forces a change) unless ``fresh``."""
     from agent.inventory.dependencies import rebuild_dependencies
 
     rebuild_dependencies(store)
     estate = estate_from_store(store)
-    return planner.plan(estate, load_planner_settings(overrides), today, load_lifecycle(store))
+    previous = None if fresh else previous_plan(store)
+    return planner.plan(
+        estate, load_planner_settings(overrides), today, load_lifecycle(store), previous
+    )
+
+
+def previous_plan(store: Store) -> planner.PreviousPlan | None:
+    """The newest stored plan as a re-plan's starting point, read from its per-asset and wave
+    rows (not its JSON body); None when no plan is stored yet."""
+    with store.session() as s:
+        row = s.exec(select(m.PlanRow).order_by(col(m.PlanRow.id).desc()).limit(1)).first()
+        if row is None or row.id is None:
+            return None
+        assets = s.exec(
+            select(m.AssetPlan.asset_id, m.AssetPlan.move_group, m.AssetPlan.wave).where(
+                m.AssetPlan.plan_id == row.id
+            )
+        ).all()
+        waves = s.exec(select(m.WaveRow).where(m.WaveRow.plan_id == row.id)).all()
+        as_of = _day(row.as_of)
+    if as_of is None:
+        return None
+    return planner.PreviousPlan(
+        as_of,
+        {str(a): (g, w) for a, g, w in assets},
+        {
+            w.number: (
+                date.fromisoformat(w.start),
+                date.fromisoformat(w.end),
+                str((w.detail or {}).get("kind", "")),
+            )
+            for w in waves
+            if w.start and w.end
+        },
+    )
 
 
 def save_plan(store: Store, result: planner.Plan) -> int:
@@ -286,7 +340,13 @@ def save_plan(store: Store, result: planner.Plan) -> int:
     body = result.to_dict()
     text = json.dumps(body, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(text.encode()).hexdigest()
-    summary = result.summary()
+    summary = {**result.summary(), "warnings": list(result.warnings)}
+    if result.replan is not None:
+        summary["replan"] = {
+            "previous": result.replan.previous.isoformat(),
+            "kept_waves": list(result.replan.kept_waves),
+            "groups_moved": len(result.replan.moved),
+        }
     with store.session() as s:
         row = m.PlanRow(
             created_at=utcnow(),

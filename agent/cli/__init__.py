@@ -1,7 +1,8 @@
 """The ``cloudward`` command line.
 
 ``base`` holds the group and what every command shares; ``app`` (inventory and the daemon),
-``plan_commands`` and ``report_commands`` register their commands on it when imported.
+``plan_commands``, ``report_commands`` and ``discover_command`` register their commands on it
+when imported.
 Exit codes: 0 success; 1 the operation failed; 2 bad usage or bad configuration.
 """
 
@@ -11,7 +12,12 @@ import sys
 
 import click
 
-from agent.cli import app, plan_commands, report_commands  # noqa: F401 - registers commands
+from agent.cli import (  # noqa: F401 - registers commands
+    app,
+    discover_command,
+    plan_commands,
+    report_commands,
+)
 from agent.cli.base import cli, fail
 from collectors.datadir import DataDirError
 

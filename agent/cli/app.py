@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
@@ -94,6 +93,8 @@ def probe(
     settings = load_config_or_exit(config_path)
     try:
         if scheme == "snmp":
+            import asyncio
+
             facts = asyncio.run(probe_snmp(settings, host, port, credential, opts))
         else:
             facts = probe_ssh(settings, user, host, port, credential, opts)
@@ -228,14 +229,21 @@ def scan(config_path: str | None, database: str | None, as_json: bool, no_progre
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--database", help="Database URL (overrides the configuration).")
 @click.option("--json", "as_json", is_flag=True, help="Print the assets as a JSON array.")
-def assets(config_path: str | None, database: str | None, as_json: bool) -> None:
+@click.option(
+    "--status",
+    type=click.Choice(["active", "replaced", "all"]),
+    default="active",
+    show_default=True,
+    help="Which assets: active ones, those replaced by another box, or all.",
+)
+def assets(config_path: str | None, database: str | None, as_json: bool, status: str) -> None:
     """List the stored assets."""
     from agent.cli.text import asset_dict, assets_table
 
     settings = load_config_or_exit(config_path)
     store = open_store(settings, database)
     try:
-        rows = store.list_assets()
+        rows = store.list_assets(status=None if status == "all" else status)
     finally:
         store.close()
     if as_json:

@@ -11,13 +11,15 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from agent import __version__
-from agent.configuration.config_file import Settings, load_settings
 from agent.errors import ConfigError
+
+if TYPE_CHECKING:  # a command imports what it uses when it runs: ``--help`` stays quick
+    from agent.configuration.config_file import Settings
 
 log = logging.getLogger("cloudward")
 
@@ -40,6 +42,8 @@ def setup_logging(level: str = "info") -> None:
 
 
 def load_config_or_exit(path: str | None) -> Settings:
+    from agent.configuration.config_file import Settings, load_settings
+
     if path is None:
         if Path(DEFAULT_CONFIG).exists():
             path = DEFAULT_CONFIG

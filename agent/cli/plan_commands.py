@@ -52,6 +52,11 @@ EMPTY_PLAN = (
     help="YAML with planner settings to merge over the shipped defaults.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the whole plan as JSON.")
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Plan from scratch instead of keeping the groups and waves of the newest stored plan.",
+)
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -60,8 +65,13 @@ def plan(
     today: str | None,
     overrides: str | None,
     as_json: bool,
+    fresh: bool,
 ) -> None:
-    """Compute a migration plan from the store and keep it (see also: plan diff, plan list)."""
+    """Compute a migration plan from the store and keep it (see also: plan diff, plan list).
+
+    A plan starts from the newest stored one: groups and waves stay where they were unless the
+    estate or a rule forces a change, and waves already under way are kept as they were;
+    `cloudward plan diff` says why each asset moved."""
     ctx.ensure_object(dict)
     ctx.obj.update(config_path=config_path, database=database)
     if ctx.invoked_subcommand is not None:
@@ -73,7 +83,9 @@ def plan(
     store = open_store(settings, database)
     try:
         try:
-            result = compute_plan(store, _today(today), Path(overrides) if overrides else None)
+            result = compute_plan(
+                store, _today(today), Path(overrides) if overrides else None, fresh=fresh
+            )
         except ConfigError as exc:
             click.echo(str(exc), err=True)
             sys.exit(2)
@@ -98,7 +110,34 @@ def plan(
     )
     click.echo("  strategy: " + ", ".join(f"{k} {v}" for k, v in sorted(s["strategies"].items())))
     click.echo(f"  debt total {s['debt_total']}, retired by the waves {s['debt_retired']}")
+    refresh = result.ranking("refresh")
+    if refresh:
+        top = ", ".join(a.name for a in refresh[:5])
+        click.echo(
+            f"  refresh in place: {len(refresh)} assets stay on premise, most debt first: {top}"
+            " (`cloudward debt --ranking refresh`)"
+        )
+    if result.replan is not None:
+        r = result.replan
+        kept = f"; waves {_spans(r.kept_waves)} already started, kept" if r.kept_waves else ""
+        click.echo(
+            f"  started from the plan as of {r.previous}: {len(r.moved)} groups moved wave, "
+            f"{len(r.new_groups)} new groups{kept} (`cloudward plan diff` says why)"
+        )
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}")
     click.echo("see `cloudward waves` and `cloudward debt`")
+
+
+def _spans(numbers: tuple[int, ...] | list[int]) -> str:
+    """``0-3, 5`` for 0, 1, 2, 3, 5."""
+    out: list[str] = []
+    for n in sorted(numbers):
+        if out and out[-1].split("-")[-1] == str(n - 1):
+            out[-1] = f"{out[-1].split('-')[0]}-{n}"
+        else:
+            out.append(str(n))
+    return ", ".join(out)
 
 
 @plan.command("list")
@@ -151,7 +190,7 @@ def diff_text(diff: dict[str, Any], first: dict[str, Any], second: dict[str, Any
     names = {a["asset_id"]: a["name"] for a in (*first["assets"], *second["assets"])}
     lines = [
         f"plan {first['plan_id']} ({first['today']}) -> plan {second['plan_id']} "
-        f"({second['today']}): {len(first['assets'])} -> {len(second['assets'])} assets, "
+        f"({second['today']}): {_own_assets(first)} -> {_own_assets(second)} assets, "
         f"{diff['waves_before']} -> {diff['waves_after']} waves"
     ]
     if not any(
@@ -176,9 +215,10 @@ def diff_text(diff: dict[str, Any], first: dict[str, Any], second: dict[str, Any
     if counts:
         lines.append("  changed: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     for c in diff["changes"][:50]:
+        why = f" ({c['reason']})" if c.get("reason") else ""
         lines.append(
             f"    {names.get(c['asset_id'], c['asset_id'])}: {c['field']} "
-            f"{c['before']} -> {c['after']}"
+            f"{c['before']} -> {c['after']}{why}"
         )
     if len(diff["changes"]) > 50:
         lines.append(f"    ... and {len(diff['changes']) - 50} more (use --json)")
@@ -192,11 +232,22 @@ def diff_text(diff: dict[str, Any], first: dict[str, Any], second: dict[str, Any
     return "\n".join(lines)
 
 
+def _own_assets(body: dict[str, Any]) -> int:
+    """How many of a plan's assets are the estate's own (external peers are not counted)."""
+    return sum(1 for a in body["assets"] if a.get("debt_ranking") != "outside")
+
+
 @cli.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--database", help="Database URL (overrides the configuration).")
 @click.option("--plan", "plan_id", type=int, help="A stored plan id (default: the newest).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the waves and groups as JSON; each lists its assets' ids and, in the same "
+    "order, their names (asset_names).",
+)
 def waves(
     config_path: str | None, database: str | None, plan_id: int | None, as_json: bool
 ) -> None:
@@ -209,14 +260,24 @@ def waves(
         store.close()
     names = {a["asset_id"]: a["name"] for a in body["assets"]}
     groups = {g["id"]: g for g in body["groups"]}
+
+    def named(ids: list[str]) -> list[str]:
+        return [names.get(x, x) for x in ids]
+
     if as_json:
         click.echo(
             json.dumps(
                 {
                     "plan_id": body["plan_id"],
                     "today": body["today"],
-                    "waves": body["waves"],
-                    "groups": body["groups"],
+                    "waves": [
+                        {**w, "wave": {**w["wave"], "asset_names": named(w["wave"]["assets"])}}
+                        for w in body["waves"]
+                    ],
+                    "groups": [
+                        {**g, "asset_names": named(g.get("assets", []))} for g in body["groups"]
+                    ],
+                    "warnings": body.get("warnings", []),
                 },
                 indent=2,
                 sort_keys=True,
@@ -228,6 +289,8 @@ def waves(
         return
     if not body["waves"]:
         click.echo(f"plan {body['plan_id']} has no waves: every asset is retained or a hub")
+    for warning in body.get("warnings", []):
+        click.echo(f"warning: {warning}")
     cur = body.get("currency", "GBP")
     for w in body["waves"]:
         wave = w["wave"]
@@ -252,9 +315,27 @@ def waves(
 @click.option("--database", help="Database URL (overrides the configuration).")
 @click.option("--plan", "plan_id", type=int, help="A stored plan id (default: the newest).")
 @click.option("--top", type=int, default=25, show_default=True, help="How many to show.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--ranking",
+    type=click.Choice(["migration", "refresh"]),
+    default=None,
+    help="Only what moves or retires (migration), or only kit that stays on premise and is "
+    "replaced in place (refresh); default: both.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print an object: items (the ranked assets, as many as --top), total (how many the "
+    "ranking holds), shown, and truncated (true when --top left some out).",
+)
 def debt(
-    config_path: str | None, database: str | None, plan_id: int | None, top: int, as_json: bool
+    config_path: str | None,
+    database: str | None,
+    plan_id: int | None,
+    top: int,
+    ranking: str | None,
+    as_json: bool,
 ) -> None:
     """Rank assets by technical debt, with every factor explained."""
     settings = load_config_or_exit(config_path)
@@ -263,28 +344,38 @@ def debt(
         body = _require_plan(store, plan_id)
     finally:
         store.close()
-    ranked = sorted(
-        (a for a in body["assets"] if not str(a["asset_id"]).startswith("ext:")),
+    every = sorted(
+        (
+            a
+            for a in body["assets"]
+            if not str(a["asset_id"]).startswith("ext:")
+            and a.get("debt_ranking") != "outside"
+            and ranking in (None, a.get("debt_ranking", "migration"))
+        ),
         key=lambda a: (-a["debt"]["score"], a["asset_id"]),
-    )[:top]
+    )
+    ranked = every[: max(top, 0)]
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "asset_id": a["asset_id"],
-                        "name": a["name"],
-                        "score": a["debt"]["score"],
-                        "factors": a["debt"]["factors"],
-                        "support": a["support"]["status"],
-                        "strategy": a["strategy"]["strategy"],
-                    }
-                    for a in ranked
-                ],
-                indent=2,
-                sort_keys=True,
-            )
-        )
+        items = [
+            {
+                "asset_id": a["asset_id"],
+                "name": a["name"],
+                "score": a["debt"]["score"],
+                "factors": a["debt"]["factors"],
+                "support": a["support"]["status"],
+                "strategy": a["strategy"]["strategy"],
+            }
+            for a in ranked
+        ]
+        doc = {
+            "plan_id": body["plan_id"],
+            "ranking": ranking or "all",
+            "items": items,
+            "total": len(every),
+            "shown": len(items),
+            "truncated": len(items) < len(every),
+        }
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
         return
     if not ranked:
         click.echo(EMPTY_PLAN.format(plan_id=body["plan_id"]))
@@ -300,6 +391,96 @@ def debt(
                     f"       {f['points']:5.1f}  {f['name']} (weight {f['weight']}, "
                     f"value {f['value']}): {f['evidence']}"
                 )
+    if len(every) > len(ranked):
+        click.echo(f"... and {len(every) - len(ranked)} more (--top {len(every)} shows them all)")
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--database", help="Database URL (overrides the configuration).")
+@click.option(
+    "--settings",
+    "overrides",
+    type=click.Path(dir_okay=False, exists=True),
+    help="YAML with planner settings to merge over the shipped defaults.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the hubs and candidates as JSON.")
+def hubs(
+    config_path: str | None, database: str | None, overrides: str | None, as_json: bool
+) -> None:
+    """Shared-infrastructure hubs the planner finds in the stored estate now (DNS, directory,
+    monitoring, backup, ...: wave 0), and busy servers offered for review; no plan is stored.
+    Override with the planner settings' hubs.include and hubs.exclude, or an asset's hub hint."""
+    import planner
+    from agent.bridge.plan_runs import estate_from_store, load_planner_settings
+    from agent.errors import ConfigError
+    from agent.inventory.dependencies import rebuild_dependencies
+
+    settings = load_config_or_exit(config_path)
+    try:
+        rules = load_planner_settings(Path(overrides) if overrides else None)
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    store = open_store(settings, database)
+    try:
+        rebuild_dependencies(store)  # what a plan made now would see
+        estate = estate_from_store(store)
+    finally:
+        store.close()
+    found = planner.detect_hubs(planner.index_estate(estate), rules.hubs)
+    names = {a.id: a.name or a.id for a in estate.assets}
+    ours = sum(1 for a in estate.assets if not a.external)
+    if as_json:
+        doc = {
+            "assets": ours,
+            "hubs": [
+                {
+                    "asset_id": h.asset_id,
+                    "name": names.get(h.asset_id, h.asset_id),
+                    "roles": list(h.roles),
+                    "peers": h.peers,
+                    "reasons": list(h.reasons),
+                }
+                for h in found.hubs
+            ],
+            "candidates": [
+                {
+                    "asset_id": c.asset_id,
+                    "name": names.get(c.asset_id, c.asset_id),
+                    "peers": c.peers,
+                    "threshold": c.threshold,
+                    "reason": c.reason,
+                }
+                for c in found.candidates
+            ],
+        }
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        return
+    if not ours:
+        click.echo(
+            "no assets in the store yet: store some first with `cloudward scan` (or "
+            "`cloudward import FILE`), then run `cloudward hubs` again"
+        )
+        return
+    click.echo(
+        f"{len(found.hubs)} shared-infrastructure hub{'' if len(found.hubs) == 1 else 's'} "
+        f"among {ours} assets (set aside into wave 0; no plan stored):"
+    )
+    for h in sorted(found.hubs, key=lambda h: (-h.peers, names.get(h.asset_id, ""))):
+        click.echo(
+            f"  {names.get(h.asset_id, h.asset_id):<28} {', '.join(h.roles):<24} {h.peers} peers"
+        )
+        for reason in h.reasons:
+            click.echo(f"      {reason}")
+    if found.candidates:
+        click.echo(f"{len(found.candidates)} busy servers to review (not set aside):")
+        for c in found.candidates:
+            click.echo(f"  {names.get(c.asset_id, c.asset_id):<28} {c.reason}")
+    click.echo(
+        "change what counts: hubs.include / hubs.exclude in the planner settings (--settings), "
+        "or a hub: true|false hint on an imported asset"
+    )
 
 
 @cli.group()
@@ -445,17 +626,28 @@ def import_command(
 ) -> None:
     """Import assets or dependencies from CSV or JSON (format: config/import-format.md)."""
     import planner
-    from agent.inventory.estate_import import import_estate, read_import
+    from agent.inventory.estate_import import import_file, import_format
 
     settings = load_config_or_exit(config_path)
+    given = fmt
     try:
-        text, fmt = read_import(Path(file), fmt)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        fmt = import_format(Path(file), fmt)
+        with Path(file).open(encoding="utf-8-sig", errors="replace") as f:
+            head = f.read(1 << 16)  # enough to tell JSON from CSV; the rest is streamed
+    except (OSError, ValueError) as exc:
         fail(str(exc), 2)
+    mismatch = format_mismatch(head, fmt)
+    if mismatch is not None:
+        why = f"--format {fmt}" if given else f"its name ends .{fmt}"
+        fail(f"{file}: read as {fmt.upper()} ({why}), but {mismatch}", 2)
     store = open_store(settings, database)
     try:
-        report = import_estate(store, text, fmt, Path(file).name)
+        report = import_file(
+            store, Path(file), fmt, lambda msg: click.echo(f"cloudward import: {msg}", err=True)
+        )
     except planner.ImportFormatError as exc:
+        fail(f"{file}: {exc}", 2)
+    except (OSError, UnicodeDecodeError) as exc:
         fail(f"{file}: {exc}", 2)
     finally:
         store.close()
@@ -467,3 +659,18 @@ def import_command(
             f"  {len(report.external_peers)} dependency ends are not in the store and "
             f"are kept as external peers: {', '.join(report.external_peers[:10])}"
         )
+
+
+def format_mismatch(text: str, fmt: str) -> str | None:
+    """Why ``text`` is plainly not ``fmt`` (JSON read as CSV, or CSV read as JSON), naming the
+    fix; None when it may be. Only the first character and line are looked at: the parser says
+    what is wrong with a file that is merely broken."""
+    start = text.lstrip()[:1]
+    if fmt == "csv" and start in ("{", "["):
+        return f"it is JSON (it starts with {start!r}): use --format json"
+    if fmt == "json" and start not in ("{", "[", ""):
+        first = text.lstrip().splitlines()[0]
+        if any(sep in first for sep in (",", ";", "\t")):
+            return "it is CSV (its first line is a header of columns): use --format csv"
+        return "it is not JSON (a JSON import starts with '{'): use --format csv for CSV"
+    return None

@@ -7,10 +7,24 @@ from pathlib import Path
 import click
 
 from agent.cli.base import cli, fail, load_config_or_exit, open_store
-from agent.reports.exports import COLUMNS, FORMATS, TABLES
+
+# The export's formats and tables, as agent.reports.exports defines them (a test holds the two
+# equal): that module needs the store and the planner, which ``--help`` should not load.
+FORMATS = ("csv", "json", "xlsx", "graphml")
+TABLES = ("assets", "waves", "dependencies")
+
+
+class _ExportCommand(click.Command):
+    """``export``: its epilog lists every column, read from the exports only for its --help."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.epilog = _columns_epilog()
+        super().format_epilog(ctx, formatter)
 
 
 def _columns_epilog() -> str:
+    from agent.reports.exports import COLUMNS
+
     parts = ["Columns (every format but GraphML; lists are ';'-separated in CSV and XLSX):"]
     for table, cols in COLUMNS.items():
         parts.append("\b\n" + f"{table}:\n" + "\n".join(f"  {n:<15} {d}" for n, d in cols))
@@ -107,7 +121,7 @@ def report(
     click.echo(f"wrote {target} ({target.stat().st_size // 1024} KiB)")
 
 
-@cli.command("export", epilog=_columns_epilog())
+@cli.command("export", cls=_ExportCommand)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--database", help="Database URL (overrides the configuration).")
 @click.option("--plan", "plan_id", type=int, help="A stored plan id (default: the newest).")

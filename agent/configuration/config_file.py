@@ -265,6 +265,30 @@ class AgentSettings(Strict):
         return v
 
 
+class DiscoverySettings(Strict):
+    """Following LLDP/CDP neighbours from the configured targets (``cloudward discover``).
+
+    A neighbour's management address becomes a target only inside one of ``ranges`` (CIDRs),
+    polled with ``credentials`` (SNMP credential names, tried in order); ``depth``: how many
+    hops from a configured target; ``max_new``: at most this many new targets per run.
+    """
+
+    ranges: list[str] = []
+    credentials: list[str] = []
+    depth: int = Field(3, ge=1, le=32)
+    max_new: int = Field(256, ge=1, le=65536)
+
+    @field_validator("ranges")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        for r in v:
+            try:
+                ipaddress.ip_network(r, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{r!r} is not a CIDR network: {exc}") from None
+        return v
+
+
 class Settings(Strict):
     """The whole configuration file."""
 
@@ -284,6 +308,7 @@ class Settings(Strict):
     poll_run_retention_days: int = Field(90, ge=1)
     agent: AgentSettings = AgentSettings()
     snmp: SnmpSettings = SnmpSettings()
+    discovery: DiscoverySettings = DiscoverySettings()
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:
@@ -429,6 +454,24 @@ def _agent_problems(data: dict[str, Any]) -> list[str]:
     ]
 
 
+def _discovery_problems(data: dict[str, Any]) -> list[str]:
+    """Discovery credentials must name SNMP credentials (neighbours are read over SNMP)."""
+    raw = data.get("discovery")
+    names = raw.get("credentials") if isinstance(raw, dict) else None
+    creds = data.get("credentials")
+    creds = creds if isinstance(creds, dict) else {}
+    if not isinstance(names, list):
+        return []
+    snmp = sorted(n for n, c in creds.items() if isinstance(c, dict) and c.get("type") != "ssh")
+    listed = ", ".join(snmp) or "none"
+    return [
+        f"discovery.credentials[{i}]: no SNMP credential named {name!r} (SNMP credentials: "
+        f"{listed})"
+        for i, name in enumerate(names)
+        if name not in snmp
+    ]
+
+
 def parse_settings(data: Any, source: str | None = None) -> Settings:
     """Validate a parsed YAML document; raise ConfigError listing every problem."""
     if data is None:
@@ -449,7 +492,11 @@ def parse_settings(data: Any, source: str | None = None) -> Settings:
             elif err["type"] == "missing":
                 msg = "required key is missing"
             problems.append(f"{_loc(tuple(err['loc']))}: {msg}")
-    problems = list(dict.fromkeys(problems + _semantic_problems(data) + _agent_problems(data)))
+    problems = list(
+        dict.fromkeys(
+            problems + _semantic_problems(data) + _agent_problems(data) + _discovery_problems(data)
+        )
+    )
     if problems or settings is None:
         raise ConfigError(problems, source)
     return settings

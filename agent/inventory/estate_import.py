@@ -8,15 +8,19 @@ Imported dependencies replace the ones imported before; observed ones are never 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import col, delete, select
+from sqlmodel import Session, select
 
 import planner
-from agent.store import Store, utcnow
+from agent.store import Store, bulk, utcnow
 from agent.store import tables as m
+from agent.store.bulk import DependencyRow, ImportedAsset, execute_many
+from agent.store.placement import HOSTS, IMPORTED, link_imported_host
 from collectors.facts import Facts, Identity, Listening, Software, Storage, Utilisation
 
 HINT_FIELDS = (
@@ -40,6 +44,7 @@ class ImportReport:
     assets: int = 0
     dependencies: int = 0
     external_peers: list[str] = field(default_factory=list)
+    placed: int = 0  # guests linked to their hypervisor from the host column
 
 
 def facts_from_input(a: planner.AssetInput) -> Facts:
@@ -90,82 +95,182 @@ def _hints(a: planner.AssetInput) -> dict[str, Any]:
     return out
 
 
-def import_estate(store: Store, text: str, fmt: str, source: str) -> ImportReport:
+Progress = Callable[[str], None]
+BATCH = 2_000  # assets per transaction
+LOUD = 50_000  # rows from which an import reports its progress
+
+
+def import_estate(
+    store: Store, text: str, fmt: str, source: str, progress: Progress | None = None
+) -> ImportReport:
     """Parse and store; raises planner.ImportFormatError naming the row and column."""
     assets, deps = planner.parse_import(text, fmt)
+    return store_import(store, assets, deps, source, progress)
+
+
+def import_file(
+    store: Store, path: Path, fmt: str | None = None, progress: Progress | None = None
+) -> ImportReport:
+    """``cloudward import FILE``: read the file as it goes, check every row, then store. A bad
+    row raises planner.ImportFormatError (naming the row and column) before anything is
+    written; so does a file that is not UTF-8 (UnicodeDecodeError)."""
+    fmt = import_format(path, fmt)
+
+    def read(rows: int) -> None:
+        if progress is not None:
+            progress(f"read {rows:,} rows of {path.name}")
+
+    with path.open(encoding="utf-8-sig") as f:
+        assets, deps = planner.parse_import_stream(f, fmt, read)
+    return store_import(store, assets, deps, path.name, progress)
+
+
+def store_import(
+    store: Store,
+    assets: tuple[planner.AssetInput, ...],
+    deps: tuple[planner.Dependency, ...],
+    source: str,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Store parsed rows: assets a batch per transaction (new ones by executemany, ones the
+    store may know one at a time through identity resolution), then the dependencies."""
+
     report = ImportReport()
     ids: dict[str, int] = {}
-    for a in assets:
-        tags = list(a.tags)
-        if a.environment != "unknown":
-            tags.append(a.environment)
-        exposures = [{"kind": e.kind, "detail": e.detail or f"from {source}"} for e in a.exposures]
-        asset_id = store.save_facts(
-            facts_from_input(a), site=a.site, tags=tags, exposures=exposures
-        )
-        store.set_planning_hints(asset_id, _hints(a))
-        ids[a.id] = asset_id
-        report.assets += 1
+    loud = progress if progress is not None and len(assets) + len(deps) >= LOUD else None
+    for start in range(0, len(assets), BATCH):
+        chunk = assets[start : start + BATCH]
+        items = []
+        for a in chunk:
+            tags = list(a.tags)
+            if a.environment != "unknown":
+                tags.append(a.environment)
+            exposures = [
+                {"kind": e.kind, "detail": e.detail or f"from {source}"} for e in a.exposures
+            ]
+            items.append(ImportedAsset(facts_from_input(a), a.site, tags, exposures, _hints(a)))
+        for a, asset_id in zip(chunk, bulk.save_imported(store, items, utcnow()), strict=True):
+            ids[a.id] = asset_id
+        report.assets += len(chunk)
+        if loud is not None:
+            loud(f"stored {report.assets:,} of {len(assets):,} assets")
+    report.placed = _store_placement(store, assets, ids, source)
     if deps:
-        report.dependencies, report.external_peers = _store_dependencies(store, deps, ids)
+        if loud is not None:
+            loud(f"storing {len(deps):,} dependencies")
+        report.dependencies, report.external_peers = _store_dependencies(store, deps, ids, loud)
     return report
 
 
-def _store_dependencies(
-    store: Store, deps: tuple[planner.Dependency, ...], ids: dict[str, int]
-) -> tuple[int, list[str]]:
+def _store_placement(
+    store: Store, assets: tuple[planner.AssetInput, ...], ids: dict[str, int], source: str
+) -> int:
+    """``hosts`` links from the ``host`` column: the hypervisor is a row of this file (by its
+    id) or an asset already stored (by name or address); an observed link is never replaced."""
     now = utcnow()
+    placed = 0
     with store.session() as s:
-        by_name: dict[str, int] = {}
-        for aid, name, sys_name, addr in s.exec(
-            select(m.Asset.id, m.Asset.name, m.Asset.sys_name, m.Asset.mgmt_address)
-        ).all():
-            for n in (name, sys_name, addr):
-                if n and aid is not None:
-                    by_name.setdefault(n.lower(), aid)
-        for addr, aid in s.exec(select(m.AddressRow.address, m.AddressRow.asset_id)).all():
-            by_name.setdefault(addr.lower(), aid)
+        by_name = _names(s)
+        hosted = set(
+            s.exec(select(m.AssetLink.dst_asset_id).where(m.AssetLink.kind == HOSTS)).all()
+        )
+        new: list[dict[str, Any]] = []  # links to guests no link points to yet: just rows
+        for a in assets:
+            guest = ids[a.id]
+            host = (ids.get(a.host) or by_name.get(a.host.lower())) if a.host else None
+            evidence = f"{source}: host column {a.host!r}"
+            if guest not in hosted:  # nothing to take away: what link_imported_host would add
+                if host is not None and host != guest:
+                    new.append(_hosts_link(host, guest, f"{IMPORTED} {evidence}", now))
+                    hosted.add(guest)
+                    placed += 1
+                continue
+            execute_many(s.connection(), m.AssetLink, new)
+            new.clear()
+            link_imported_host(s, guest, host, evidence, now)
+            placed += host is not None and host != guest
+        execute_many(s.connection(), m.AssetLink, new)
+        s.commit()
+    return placed
 
-        def resolve(ref: str) -> int | None:
-            return ids.get(ref) or by_name.get(ref.lower())
 
-        s.exec(delete(m.DependencyRow).where(col(m.DependencyRow.origin) == "import"))
-        externals: set[str] = set()
-        seen: set[tuple[str, str, int]] = set()
+def _hosts_link(host: int, guest: int, evidence: str, now: datetime) -> dict[str, Any]:
+    return {
+        "src_asset_id": host,
+        "dst_asset_id": guest,
+        "kind": HOSTS,
+        "evidence": evidence[:255],
+        "first_seen": now,
+        "last_seen": now,
+    }
+
+
+def _names(s: Session) -> dict[str, int]:
+    """Asset ids by lower-case name, system name and address (the first asset of each)."""
+    by_name: dict[str, int] = {}
+    for aid, name, sys_name, addr in s.exec(
+        select(m.Asset.id, m.Asset.name, m.Asset.sys_name, m.Asset.mgmt_address).where(
+            m.Asset.status == "active"
+        )
+    ).all():
+        for n in (name, sys_name, addr):
+            if n and aid is not None:
+                by_name.setdefault(n.lower(), aid)
+    for addr, aid in s.exec(select(m.AddressRow.address, m.AddressRow.asset_id)).all():
+        by_name.setdefault(addr.lower(), aid)
+    return by_name
+
+
+def _store_dependencies(
+    store: Store,
+    deps: tuple[planner.Dependency, ...],
+    ids: dict[str, int],
+    progress: Progress | None = None,
+) -> tuple[int, list[str]]:
+
+    with store.session() as s:
+        by_name = _names(s)
+
+    def resolve(ref: str) -> int | None:
+        return ids.get(ref) or by_name.get(ref.lower())
+
+    externals: set[str] = set()
+
+    def rows() -> Iterator[DependencyRow]:
+        seen: set[tuple[int | str, int | str, int]] = set()
         for d in deps:
             src, dst = resolve(d.src), resolve(d.dst)
-            src_key = f"asset:{src}" if src is not None else f"ext:{d.src}"
-            dst_key = f"asset:{dst}" if dst is not None else f"ext:{d.dst}"
-            externals.update(k[4:] for k in (src_key, dst_key) if k.startswith("ext:"))
-            key = (src_key, dst_key, d.port or 0)
+            if src is None:
+                externals.add(d.src)
+            if dst is None:
+                externals.add(d.dst)
+            key = (
+                src if src is not None else d.src,
+                dst if dst is not None else d.dst,
+                d.port or 0,
+            )
             if key in seen:
                 continue
             seen.add(key)
-            s.add(
-                m.DependencyRow(
-                    src_key=src_key,
-                    dst_key=dst_key,
-                    origin="import",
-                    src_asset_id=src,
-                    dst_asset_id=dst,
-                    src_address=None if src is not None else d.src,
-                    dst_address=None if dst is not None else d.dst,
-                    port=d.port or 0,
-                    service=d.service,
-                    client_process=d.process,
-                    count=max(1, d.count),
-                    seen_by_client=True,
-                    seen_by_server=False,
-                    first_seen=now,
-                    last_seen=now,
-                )
+            yield DependencyRow(
+                src, dst, d.src, d.dst, d.port or 0, d.service, d.process, max(1, d.count)
             )
-        s.commit()
-    return len(seen), sorted(externals)
+
+    def stored(n: int) -> None:
+        if progress is not None:
+            progress(f"stored {n:,} dependencies")
+
+    count = bulk.replace_imported_dependencies(store, rows(), utcnow(), stored)
+    return count, sorted(externals)
 
 
-def read_import(path: Path, fmt: str | None) -> tuple[str, str]:
+def import_format(path: Path, fmt: str | None) -> str:
     fmt = fmt or path.suffix.lower().lstrip(".")
     if fmt not in ("csv", "json"):
         raise ValueError(f"{path}: cannot tell the format from the name; pass --format csv|json")
+    return fmt
+
+
+def read_import(path: Path, fmt: str | None) -> tuple[str, str]:
+    fmt = import_format(path, fmt)
     return path.read_text(encoding="utf-8-sig"), fmt

@@ -4,7 +4,9 @@ and the asset graph as GraphML.
 The columns are listed in :data:`COLUMNS` (the ``export`` command prints them in its help).
 Nothing secret is in the store, so nothing secret can be exported. Text that a spreadsheet
 would run as a formula (a device name starting with ``=``, ``+``, ``-`` or ``@``) is written as
-text: prefixed with ``'`` in CSV, typed as a string in XLSX.
+text: prefixed with ``'`` in CSV, typed as a string in XLSX. In XLSX numbers are numbers,
+days and times (UTC) are the spreadsheet's dates and a missing value is an empty cell, so a
+column sums and sorts as it should.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import json
 import re
 import zipfile
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,8 @@ from sqlmodel import col, select
 from agent.errors import AgentError
 from agent.store import Store
 from agent.store import tables as m
+from agent.store.placement import hosted_on
+from agent.store.queries import hardware_age
 
 TABLES = ("assets", "waves", "dependencies")
 FORMATS = ("csv", "json", "xlsx", "graphml")
@@ -47,6 +52,13 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("sources", "protocols that saw it (snmp, ssh, import)"),
         ("first_seen", "first seen (UTC)"),
         ("last_seen", "last seen (UTC)"),
+        ("hardware_date", "the date its hardware age counts from"),
+        (
+            "hardware_age_source",
+            "where that date comes from: manufacture_date, bios_date, serial_date_code or "
+            "first_seen (the best there is, in this order)",
+        ),
+        ("hosted_on", "the hypervisor it runs on (a virtual machine)"),
         ("support_status", "supported, extended, eol or unknown (from the plan)"),
         ("days_to_eos", "days from the plan's day to the end of support"),
         ("debt", "technical debt score, 0-100"),
@@ -96,6 +108,8 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_XLSX_DAYS = frozenset({"start", "end", "hardware_date"})
+_XLSX_TIMES = frozenset({"first_seen", "last_seen"})
 
 
 class ExportError(AgentError, ValueError):
@@ -127,9 +141,13 @@ def asset_rows(store: Store, plan_id: int | None = None) -> list[dict[str, Any]]
             p.asset_id: p
             for p in s.exec(select(m.AssetPlan).where(m.AssetPlan.plan_id == (pid or -1))).all()
         }
+        names = {i: n for i, n in s.exec(select(m.Asset.id, m.Asset.name)).all()}
+        placed = hosted_on(s)
+        today = datetime.now(UTC).date()
         rows = []
         for a in s.exec(select(m.Asset).order_by(col(m.Asset.id))).all():
             p = plans.get(a.id or 0)
+            age = hardware_age(a, today)
             row: dict[str, Any] = {
                 name: getattr(a, name) for name, _ in COLUMNS["assets"] if hasattr(a, name)
             }
@@ -143,6 +161,9 @@ def asset_rows(store: Store, plan_id: int | None = None) -> list[dict[str, Any]]
                 move_group=p.move_group if p else None,
                 wave=p.wave if p else None,
                 plan_id=pid if p else None,
+                hardware_date=age["date"] if age else None,
+                hardware_age_source=age["source"] if age else None,
+                hosted_on=names.get(placed.get(a.id or 0, 0)),
             )
             rows.append({name: row.get(name) for name, _ in COLUMNS["assets"]})
         return rows
@@ -280,8 +301,36 @@ def write_json(
     return [out]
 
 
+def xlsx_value(value: Any, name: str) -> Any:
+    """A value as a spreadsheet cell: numbers stay numbers, dates and times (UTC) become the
+    spreadsheet's own dates, a missing value an empty cell (not an empty text), the rest text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return value
+    if name in _XLSX_DAYS and isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    if name in _XLSX_TIMES and isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:  # spreadsheets have no time zones: the column says UTC
+            return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+    text = cell_text(value)
+    if not isinstance(text, str):
+        return text
+    return _ILLEGAL_XML.sub("", text) or None  # an empty list is an empty cell too
+
+
 def write_xlsx(tables: Mapping[str, list[dict[str, Any]]], out: Path) -> list[Path]:
-    """One sheet per table, header frozen; every text cell typed as text (never a formula)."""
+    """One sheet per table, header frozen; numbers as numbers, dates as dates, every text cell
+    typed as text (never a formula)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -294,14 +343,14 @@ def write_xlsx(tables: Mapping[str, list[dict[str, Any]]], out: Path) -> list[Pa
         for c in sheet[1]:
             c.font = Font(bold=True)
         for row in rows:
-            values = []
-            for name in names:
-                v = cell_text(row[name])
-                values.append(_ILLEGAL_XML.sub("", v) if isinstance(v, str) else v)
-            sheet.append(values)
+            sheet.append([xlsx_value(row[name], name) for name in names])
             for c in sheet[sheet.max_row]:
                 if isinstance(c.value, str):
                     c.data_type = "s"
+                elif isinstance(c.value, datetime):
+                    c.number_format = "yyyy-mm-dd hh:mm:ss"
+                elif isinstance(c.value, date):
+                    c.number_format = "yyyy-mm-dd"
         sheet.freeze_panes = "A2"
         for i, name in enumerate(names, 1):
             width = max([len(name)] + [len(str(cell_text(r[name]))) for r in rows[:500]])

@@ -3,7 +3,8 @@
 Polls each target on its schedule, re-plans after collection, serves the HTTP API, pages and
 ``/metrics``. SIGTERM/SIGINT: stop starting polls, let in-flight polls finish for a grace
 period, cancel the rest (recorded as cancelled), stop the server, close the store.
-SIGHUP: reload the configuration, validated first; a bad file keeps the old one running.
+SIGHUP: reload the configuration, validated first; a bad file keeps the old one running (with
+``hangup_stops``, as ``cloudward demo`` runs it, SIGHUP stops like SIGTERM: the terminal closed).
 
 What runs depends on the role (``all``, the default; ``collector`` and ``planner`` share one
 PostgreSQL store with other agents): :data:`agent.runtime.roles.ROLES` says. Polls of every
@@ -77,8 +78,10 @@ class Daemon:
         on_ready: Callable[[Daemon], Awaitable[None]] | None = None,
         role: str = "all",
         agent: tuple[str | None, Sequence[str]] = (None, ()),
+        hangup_stops: bool = False,
     ) -> None:
         self.settings = settings
+        self.hangup_stops = hangup_stops  # SIGHUP: stop (a terminal's session) or reload
         # --name/--site given at start also hold for every configuration reloaded later
         self._agent_flags = agent
         self.role = roles.role_named(role)
@@ -283,7 +286,9 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
-        loop.add_signal_handler(signal.SIGHUP, self._reload.set)
+        loop.add_signal_handler(
+            signal.SIGHUP, self._hung_up if self.hangup_stops else self._reload.set
+        )
         host, port = parse_listen(self.listen)
         server, server_task = await serve_api(self, host, port)
         self.periodic.start()
@@ -312,6 +317,10 @@ class Daemon:
         finally:
             await self.shutdown(server, server_task)
         return 0
+
+    def _hung_up(self) -> None:
+        log.info("SIGHUP: the terminal closed; stopping")
+        self._stop.set()
 
     def _count_targets(self, jobs: list[PollJob]) -> None:
         jobs = self._served(jobs)  # the per-target metrics describe what this agent polls
@@ -418,7 +427,7 @@ def build_snapshot(store: Store, plan_seconds: float | None = None) -> EstateSna
 
     plan_points = store.plan_asset_points()
     points = []
-    for a in store.list_assets():
+    for a in store.list_assets(status="active"):  # a replaced box is history, not estate
         extra = plan_points.get(a.id or 0, {})
         days, debt = extra.get("days_to_eos"), extra.get("debt")
         points.append(

@@ -2,7 +2,9 @@
 
 snmpsim serves the recordings in ``config/demo/recordings`` on 127.0.0.1, one UDP port per
 device (the device's community is its name); the daemon polls them on a short interval, plans
-as soon as data arrives, and serves the pages, API and /metrics. Ctrl-C stops all of it.
+as soon as data arrives, and serves the pages, API and /metrics. Ctrl-C stops all of it, and
+so do SIGTERM and SIGHUP (the terminal closing): a demo never outlives its terminal, nor leaves
+the simulator running.
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ from agent.runtime.daemon import Daemon
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "CLOUDWARD_DEMO_COMMUNITY_"
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
+
+
+class DemoStopped(Exception):
+    """A stop signal arrived before the daemon ran (while the simulator started)."""
+
+
+def _stop_starting(signum: int, _frame: object) -> None:
+    raise DemoStopped(signal.Signals(signum).name)
 
 
 def responder() -> str:
@@ -147,13 +158,17 @@ def run_demo(listen: str, workdir: Path | None, poll_interval: int, keep: bool) 
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
     ports = free_udp_ports(len(devices))
-    print(
-        f"cloudward demo: starting the simulated estate ({len(devices)} devices, "
-        f"{len({d.site for d in devices})} sites) ...",
-        flush=True,
-    )
-    sim = start_snmpsim(recordings, ports, work)
+    # Until the daemon takes them over, a hang-up or SIGTERM unwinds through the clean-up below
+    # (their default action would end the process and leave snmpsim running).
+    previous = {sig: signal.signal(sig, _stop_starting) for sig in STOP_SIGNALS}
+    sim: subprocess.Popen[bytes] | None = None
     try:
+        print(
+            f"cloudward demo: starting the simulated estate ({len(devices)} devices, "
+            f"{len({d.site for d in devices})} sites) ...",
+            flush=True,
+        )
+        sim = start_snmpsim(recordings, ports, work)
         wait_snmpsim(sim, ports[0], devices[0].name)
         settings = parse_settings(demo_config(devices, ports, work, poll_interval), "demo")
 
@@ -170,10 +185,15 @@ def run_demo(listen: str, workdir: Path | None, poll_interval: int, keep: bool) 
                 flush=True,
             )
 
-        daemon = Daemon(settings, listen=listen, on_ready=ready)
+        daemon = Daemon(settings, listen=listen, on_ready=ready, hangup_stops=True)
         return asyncio.run(daemon.run())
+    except DemoStopped as exc:
+        log.info("%s while starting: stopping", exc)
+        return 0
     finally:
-        if sim.poll() is None:
+        for sig in STOP_SIGNALS:  # stopping already: a second signal must not cut it short
+            signal.signal(sig, signal.SIG_IGN)
+        if sim is not None and sim.poll() is None:
             sim.send_signal(signal.SIGTERM)
             try:
                 sim.wait(timeout=10)
@@ -182,3 +202,6 @@ def run_demo(listen: str, workdir: Path | None, poll_interval: int, keep: bool) 
                 sim.wait()
         if workdir is None and not keep:
             shutil.rmtree(work, ignore_errors=True)
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)

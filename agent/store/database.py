@@ -31,8 +31,10 @@ from sqlmodel import Session, SQLModel, col, create_engine, delete, or_, select
 from agent.errors import StoreError
 from agent.store import tables as m
 from agent.store.inert import inert_facts
+from agent.store.placement import link_placement
 from agent.store.resolution import link_management, resolve, save_keys
 from collectors.facts import ASSET_FIELDS, Facts
+from collectors.system_uuid import canonical
 
 log = logging.getLogger(__name__)
 
@@ -346,6 +348,7 @@ class Store:
                 save_keys(s, asset.id, facts, now)
                 link_management(s, asset, now)
                 self._replace_children(s, asset.id, facts, now)
+                link_placement(s, asset, now)
                 if run_id is not None:
                     run = s.get(m.PollRun, run_id)
                     if run is not None:
@@ -459,6 +462,7 @@ class Store:
             m.StorageRow,
             m.NeighborRow,
             m.ListeningRow,
+            m.GuestRow,
         ):
             s.exec(delete(table).where(table.asset_id == asset_id, table.source == src))  # type: ignore[arg-type]
         rows: list[Any] = []
@@ -558,6 +562,18 @@ class Store:
                     process=_clip(li.process),
                 )
             )
+        for g in facts.guests:
+            rows.append(
+                m.GuestRow(
+                    asset_id=asset_id,
+                    source=src,
+                    platform=g.platform[:16],
+                    name=_clip(g.name) or "",
+                    uuid=canonical(g.uuid) or _clip(g.uuid, 64),
+                    guest_os=_clip(g.guest_os, 128),
+                    state=_clip(g.state, 32),
+                )
+            )
         s.add_all(rows)
         self._merge_connections(s, asset_id, facts, now)
 
@@ -606,9 +622,13 @@ class Store:
                 s.add(row)
 
     # --- reads ---------------------------------------------------------------------------
-    def list_assets(self) -> list[m.Asset]:
+    def list_assets(self, status: str | None = None) -> list[m.Asset]:
+        """Every stored asset, or those with this ``status`` (``active``, ``replaced``)."""
         with self.session() as s:
-            return list(s.exec(select(m.Asset).order_by(col(m.Asset.id))).all())
+            q = select(m.Asset).order_by(col(m.Asset.id))
+            if status is not None:
+                q = q.where(m.Asset.status == status)
+            return list(s.exec(q).all())
 
     def count(self, table: type[SQLModel], **where: Any) -> int:
         with self.session() as s:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlmodel import Session, and_, col, func, or_, select
 
 from agent.store import tables as m
 from agent.store.database import Store
+from planner.hardware_dating import hardware_date
 
 ASSET_LIST_FIELDS = (
     "id",
@@ -42,6 +44,7 @@ class AssetFilter:
     support_status: str | None = None
     min_debt: float | None = None
     q: str | None = None
+    status: str = "active"  # active, replaced, or all
 
 
 def _asset_json(a: m.Asset, plan: m.AssetPlan | None = None) -> dict[str, Any]:
@@ -56,6 +59,49 @@ def _asset_json(a: m.Asset, plan: m.AssetPlan | None = None) -> dict[str, Any]:
     return out
 
 
+_DATE_SOURCES = {
+    ("manufacture_date", "snmp"): "ENTITY-MIB entPhysicalMfgDate of the chassis, over SNMP",
+    ("bios_date", "ssh"): "SMBIOS BIOS release date, over SSH",
+}
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def hardware_age(a: m.Asset, today: date | None = None) -> dict[str, Any] | None:
+    """The best date for the asset's hardware age and where it came from (manufacture date,
+    BIOS date, serial date code, first seen: :mod:`planner.hardware_dating`)."""
+    today = today or datetime.now(UTC).date()
+
+    def said(name: str) -> str:
+        src = a.field_sources.get(name) or "unknown source"
+        return _DATE_SOURCES.get((name, src)) or ("the import" if src == "import" else src)
+
+    found = hardware_date(
+        manufactured=_day(a.manufacture_date),
+        bios_date=_day(a.bios_date),
+        vendor=a.vendor,
+        serial=a.serial,
+        first_seen=a.first_seen.date() if a.first_seen else None,
+        today=today,
+        manufactured_from=said("manufacture_date"),
+        bios_from=said("bios_date"),
+    )
+    if found is None:
+        return None
+    return {
+        "date": found.day.isoformat(),
+        "source": found.source,
+        "label": found.label,
+        "years": round((today - found.day).days / 365.25, 1),
+        "evidence": found.evidence,
+    }
+
+
 def current_plan_id(s: Session) -> int | None:
     row = s.exec(select(m.PlanRow.id).order_by(col(m.PlanRow.id).desc()).limit(1)).first()
     return int(row) if row is not None else None
@@ -65,6 +111,8 @@ def _asset_conditions(f: AssetFilter) -> tuple[list[Any], list[Any]]:
     """The filter as conditions on the asset, and on its row in the current plan."""
     asset: list[Any] = []
     plan: list[Any] = []
+    if f.status != "all":
+        asset.append(m.Asset.status == f.status)
     if f.device_class:
         asset.append(m.Asset.device_class == f.device_class)
     if f.site:
@@ -204,6 +252,7 @@ def asset_detail(store: Store, asset_id: int) -> dict[str, Any] | None:
                     "uptime_s",
                     "bios_date",
                     "manufacture_date",
+                    "system_uuid",
                     "snmp_version",
                     "evidence",
                     "field_sources",
@@ -212,6 +261,11 @@ def asset_detail(store: Store, asset_id: int) -> dict[str, Any] | None:
             }
         )
         out["manages"], out["managed_by"] = _links(s, asset_id, "manages")
+        # hosts: a hypervisor -> its virtual machines (at most one host per guest)
+        out["guests"], hosted_on = _links(s, asset_id, "hosts")
+        out["hosted_on"] = hosted_on[0] if hosted_on else None
+        out["virtual_machines"] = _rows(s, m.GuestRow, asset_id)
+        out["hardware_age"] = hardware_age(asset)
         out["plan"] = plan.detail if plan else None
         out["interfaces"] = _rows(s, m.Interface, asset_id)
         out["addresses"] = _rows(s, m.AddressRow, asset_id)

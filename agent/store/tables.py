@@ -48,6 +48,7 @@ class Asset(SQLModel, table=True):
     uptime_s: float | None = None
     bios_date: str | None = Field(default=None, max_length=32)
     manufacture_date: str | None = Field(default=None, max_length=32)
+    system_uuid: str | None = Field(default=None, max_length=64, index=True)
     snmp_version: str | None = Field(default=None, max_length=8)
     site: str | None = Field(default=None, max_length=128)
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -85,8 +86,9 @@ class AssetKey(SQLModel, table=True):
 
 
 class AssetLink(SQLModel, table=True):
-    """A relation between two assets that identity resolution found: ``manages`` (a management
-    controller -> the server it sits in, from the serial both report)."""
+    """A relation between two assets: ``manages`` (a management controller -> the server it
+    sits in, from the serial both report), ``hosts`` (a hypervisor -> a virtual machine it runs,
+    from its guest list or an import's ``host`` column; ``evidence`` says which)."""
 
     __tablename__ = "cw_asset_link"
     __table_args__ = (
@@ -168,6 +170,20 @@ class HardwareRow(SQLModel, table=True):
     manufacturer: str | None = Field(default=None, max_length=255)
     parent_index: int | None = None
     mfg_date: str | None = Field(default=None, max_length=32)
+
+
+class GuestRow(SQLModel, table=True):
+    """A virtual machine that a hypervisor (``asset_id``) reported, inventoried or not."""
+
+    __tablename__ = "cw_guest"
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    source: str = Field(max_length=16)
+    platform: str = Field(max_length=16)
+    name: str = Field(max_length=255)
+    uuid: str | None = Field(default=None, max_length=64, index=True)
+    guest_os: str | None = Field(default=None, max_length=128)
+    state: str | None = Field(default=None, max_length=32)
 
 
 class StorageRow(SQLModel, table=True):

@@ -222,6 +222,8 @@ def asset(store: Store, asset_id: int) -> dict[str, Any] | None:
     deps = detail["dependencies"]
     plan_detail = detail.get("plan") or {}
     return {
+        "services": listening_services(detail["listening"], deps, asset_id),
+        "support": plan_detail.get("support", []),
         "a": detail,
         "names": names,
         "uses": [d for d in deps if d["src_asset_id"] == asset_id],
@@ -233,3 +235,49 @@ def asset(store: Store, asset_id: int) -> dict[str, Any] | None:
         "plan": _plan_info(plan),
         "software_kinds": Counter(s["kind"] for s in detail["software"]),
     }
+
+
+def listening_services(
+    listening: list[dict[str, Any]], deps: list[dict[str, Any]], asset_id: int
+) -> list[dict[str, Any]]:
+    """What listens on the asset, one row per protocol and port: the service the port is known
+    as, the processes, the addresses bound, who saw it, and how many clients were seen using it.
+    Ordered by protocol, then port."""
+    from agent.inventory.dependencies import service_names
+
+    names = service_names()
+    clients: dict[int, set[str]] = {}
+    used: dict[int, str] = {}
+    for d in deps:
+        if d["dst_asset_id"] == asset_id:
+            clients.setdefault(d["port"], set()).add(str(d["src_asset_id"] or d["src_address"]))
+            if d.get("service"):
+                used.setdefault(d["port"], d["service"])
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    for li in listening:
+        key = (li["proto"], li["port"])
+        row = rows.setdefault(
+            key,
+            {
+                "proto": li["proto"],
+                "port": li["port"],
+                "service": (used.get(li["port"]) or names.get(li["port"]))
+                if li["proto"] == "tcp"
+                else None,
+                "processes": set(),
+                "addresses": set(),
+                "sources": set(),
+                "clients": len(clients.get(li["port"], ())) if li["proto"] == "tcp" else 0,
+            },
+        )
+        for field, value in (
+            ("processes", li.get("process")),
+            ("addresses", li.get("address")),
+            ("sources", li.get("source")),
+        ):
+            if value:
+                row[field].add(value)
+    return [
+        {**r, **{k: sorted(r[k]) for k in ("processes", "addresses", "sources")}}
+        for _, r in sorted(rows.items())
+    ]

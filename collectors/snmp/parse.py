@@ -23,9 +23,11 @@ from collectors.facts import (
     Storage,
     Utilisation,
 )
-from collectors.snmp import oids
+from collectors.snmp import forwarding, oids
+from collectors.snmp.edge import Vendor, edge_sightings
 from collectors.snmp.identify import IdentifyRules, identify, kernel_release
 from collectors.snmp.values import Raw, RawValue, integer, mac, text
+from collectors.snmp.vminfo import parse_guests
 
 _IF_STATUS = {
     1: "up",
@@ -252,6 +254,8 @@ def parse_neighbors(raw: Raw, interfaces: tuple[Interface, ...]) -> tuple[Neighb
     if_names = {i.index: i.name for i in interfaces if i.index is not None}
     loc_desc = _column(raw, oids.LLDP_LOC_PORT_DESCR)
     loc_id = _column(raw, oids.LLDP_LOC_PORT_ID)
+    lldp_caps = _column(raw, forwarding.LLDP_REM_CAP_ENABLED)
+    cdp_caps = _column(raw, forwarding.CDP_CACHE_CAPABILITIES)
     man_addr: dict[str, str] = {}
     for index in _column(raw, oids.LLDP_REM_MAN_ADDR_IF_SUBTYPE):
         parts = index.split(".")
@@ -279,6 +283,7 @@ def parse_neighbors(raw: Raw, interfaces: tuple[Interface, ...]) -> tuple[Neighb
                 remote_sys_name=_short(row.get("sys_name")),
                 remote_descr=_short(row.get("sys_descr")),
                 remote_address=man_addr.get(".".join(parts[:3])),
+                remote_caps=forwarding.lldp_caps(lldp_caps.get(index)),
             )
         )
     for index, row in _rows(raw, oids.CDP_CACHE, oids.CDP_COLUMNS).items():
@@ -301,6 +306,7 @@ def parse_neighbors(raw: Raw, interfaces: tuple[Interface, ...]) -> tuple[Neighb
                 remote_descr=_short(row.get("version")),
                 remote_address=addr,
                 remote_platform=_short(row.get("platform")),
+                remote_caps=forwarding.cdp_caps(cdp_caps.get(index)),
             )
         )
     return tuple(
@@ -419,7 +425,9 @@ def parse(
     address: str | None,
     rules: IdentifyRules,
     snmp_version: str | None = None,
+    vendor: Vendor | None = None,
 ) -> Facts:
+    """``vendor`` names the maker of a MAC (the OUI registry) for the endpoint sightings."""
     interfaces = parse_interfaces(raw)
     ticks = integer(raw.get(oids.SYS_UPTIME))
     hr_ticks = integer(raw.get(oids.HR_SYSTEM_UPTIME))
@@ -435,6 +443,15 @@ def parse(
     mfg_dates = sorted(h.mfg_date for h in hardware if h.mfg_date and h.klass == "chassis")
     sys_oid = raw.get(oids.SYS_OBJECT_ID)
     listening, connections = parse_tcp(raw)
+    arp = forwarding.parse_arp(raw, {i.index: i.name for i in interfaces if i.index is not None})
+    edge = edge_sightings(
+        raw,
+        switch=target,
+        fdb=forwarding.parse_fdb(raw),
+        interfaces=interfaces,
+        arp=arp,
+        vendor=vendor or (lambda _mac: None),
+    )
     return Facts(
         target=target,
         protocol="snmp",
@@ -463,5 +480,8 @@ def parse(
         listening=listening,
         connections=connections,
         utilisation=_utilisation(raw),
+        arp=arp,
+        sightings=edge.sightings,
+        guests=parse_guests(raw),
         values_read=len(raw),
     )

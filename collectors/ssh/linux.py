@@ -27,10 +27,12 @@ from collectors.facts import (
     Storage,
     Utilisation,
 )
+from collectors.ssh.guests import linux_guests
 from collectors.ssh.linux_inventory import parse_df, parse_lsblk, parse_packages
 from collectors.ssh.output import CommandOutput, RawOutput, split_sections
 from collectors.ssh.rules import IdentityRules, load_identity_rules
 from collectors.ssh.sockets import parse_proc_net, parse_ss
+from collectors.system_uuid import canonical
 
 _IP_ADDR = re.compile(r"^(\d+):\s+(\S+)\s+(inet6?)\s+([0-9A-Fa-f.:]+)/(\d+)")
 _ESXI = re.compile(r"VMware ESXi (\S+)")
@@ -96,7 +98,7 @@ def parse_linux(
         address=address,
         sys_name=hostname,
         sys_descr=f"{pretty}; {descr}" if pretty else descr or None,
-        uptime_s=_first_float(system.get("uptime", "")),
+        uptime_s=first_float(system.get("uptime", "")),
         identity=identity,
         kernel=kernel,
         chassis_id=physical,
@@ -104,6 +106,7 @@ def parse_linux(
         cpu_model=cpu_model,
         memory_bytes=meminfo.get("MemTotal"),
         bios_date=_bios_date(rules.clean(dmi.get("bios_date"))),
+        system_uuid=canonical(dmi.get("product_uuid")),
         interfaces=tuple(interfaces),
         addresses=tuple(addresses),
         software=tuple(software),
@@ -111,9 +114,16 @@ def parse_linux(
         listening=tuple(listening),
         connections=tuple(connections),
         utilisation=utilisation,
+        guests=linux_guests(_optional_sections(raw, "guests")),
         values_read=notes.values,
         warnings=tuple(notes.warnings),
     )
+
+
+def _optional_sections(raw: RawOutput, name: str) -> dict[str, str]:
+    """The sections of a command whose absence is no news (a host without a hypervisor)."""
+    out: CommandOutput | None = raw.get(name)
+    return split_sections(out.text) if out is not None else {}
 
 
 def _sections(raw: RawOutput, name: str, notes: _Notes) -> dict[str, str]:
@@ -325,8 +335,8 @@ def _sockets(
 def _utilisation(
     sample: Mapping[str, str], meminfo: Mapping[str, int], storage: list[Storage]
 ) -> Utilisation | None:
-    load = _first_float(sample.get("loadavg", ""))
-    cpu = _cpu_pct(sample.get("stat1", ""), sample.get("stat2", ""))
+    load = first_float(sample.get("loadavg", ""))
+    cpu = cpu_pct(sample.get("stat1", ""), sample.get("stat2", ""))
     total = meminfo.get("MemTotal")
     avail = meminfo.get("MemAvailable")
     if avail is None and "MemFree" in meminfo:
@@ -340,7 +350,7 @@ def _utilisation(
     return Utilisation(cpu_pct=cpu, mem_pct=mem, load1=load, disk_pct=disk)
 
 
-def _cpu_pct(first: str, second: str) -> float | None:
+def cpu_pct(first: str, second: str) -> float | None:
     def counters(text: str) -> list[int] | None:
         fields = text.split()
         if len(fields) < 5 or fields[0] != "cpu" or not all(f.isdigit() for f in fields[1:]):
@@ -357,7 +367,7 @@ def _cpu_pct(first: str, second: str) -> float | None:
     return round(max(0.0, min(100.0, 100.0 * (total - idle) / total)), 1)
 
 
-def _first_float(text: str) -> float | None:
+def first_float(text: str) -> float | None:
     fields = text.split()
     try:
         value = float(fields[0]) if fields else None

@@ -24,9 +24,11 @@ from collectors.facts import (
     Storage,
     Utilisation,
 )
+from collectors.ssh.guests import hyperv_guests
 from collectors.ssh.output import RawOutput
 from collectors.ssh.rules import IdentityRules, load_identity_rules
 from collectors.ssh.sockets import normalise_address
+from collectors.system_uuid import canonical
 
 _SERVER = re.compile(r"Windows Server (\d{4})(?: (R2))?")
 _CLIENT = re.compile(r"Windows (\d+)\b")
@@ -89,6 +91,8 @@ def parse_windows(
     warnings: list[str] = []
     parsed: dict[str, Any] = {}
     for name, out in raw.items():
+        if name == "guests":  # Get-VM: only where Hyper-V is; read apart below
+            continue
         try:
             parsed[name] = load_json(out.text)
         except ValueError as exc:
@@ -166,6 +170,7 @@ def parse_windows(
         cpu_model=_str(procs[0].get("Name")) if procs else None,
         memory_bytes=total_kb * 1024 if total_kb else None,
         bios_date=_str(system.get("BIOSDate")),
+        system_uuid=canonical(_str(system.get("SystemUUID"))),
         interfaces=tuple(interfaces),
         addresses=tuple(addresses),
         software=tuple(software),
@@ -173,6 +178,7 @@ def parse_windows(
         listening=tuple(listening),
         connections=tuple(connections),
         utilisation=util,
+        guests=hyperv_guests(raw["guests"].text) if "guests" in raw else (),
         values_read=len(system) + len(software) + len(listening) + len(connections) + len(storage),
         warnings=tuple(warnings),
     )

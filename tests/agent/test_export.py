@@ -132,6 +132,66 @@ def test_xlsx(planned: Any, tmp_path: Path) -> None:
     assert row[col["name"]].value == XSS_NAME
 
 
+XLSX_NUMBERS = {
+    "assets": ("id", "days_to_eos", "debt", "wave", "plan_id"),
+    "waves": (
+        "plan_id",
+        "number",
+        "assets",
+        "groups",
+        "debt_retired",
+        "risk",
+        "effort_days",
+        "onprem_annual",
+        "cloud_annual",
+        "cost_delta",
+        "kwh_delta",
+        "kgco2e_delta",
+    ),
+    "dependencies": ("id", "client_id", "server_id", "port", "count"),
+}
+XLSX_DATES = {
+    "assets": ("first_seen", "last_seen"),
+    "waves": ("start", "end"),
+    "dependencies": ("first_seen", "last_seen"),
+}
+
+
+def test_xlsx_numbers_are_numbers(planned: Any, tmp_path: Path) -> None:
+    """Read back with openpyxl: number columns hold numbers (never text), days and times are
+    the spreadsheet's dates, and a missing value is an empty cell rather than empty text."""
+    from datetime import datetime
+
+    from openpyxl import load_workbook
+
+    _, url, _ = planned
+    out = tmp_path / "typed.xlsx"
+    assert run(url, "--format", "xlsx", "--out", str(out)).exit_code == 0
+    book = load_workbook(out)
+    for table in TABLES:
+        sheet = book[table]
+        names = [c.value for c in sheet[1]]
+        cells = {n: [row[i] for row in sheet.iter_rows(min_row=2)] for i, n in enumerate(names)}
+        for name in XLSX_NUMBERS[table]:
+            filled = [c for c in cells[name] if c.value is not None]
+            assert filled, (table, name)  # the estate gives every number column a value
+            assert all(c.data_type == "n" for c in filled), (table, name)
+            assert all(isinstance(c.value, int | float) for c in filled), (table, name)
+        for name in XLSX_DATES[table]:
+            assert all(c.data_type == "d" for c in cells[name]), (table, name)
+            assert all(isinstance(c.value, datetime) for c in cells[name]), (table, name)
+        for column in cells.values():  # blanks are empty cells, text is text
+            for c in column:
+                assert c.value != "" and (c.data_type != "s" or isinstance(c.value, str))
+    waves = book["waves"]
+    total = sum(r[0].value for r in waves.iter_rows(min_row=2, min_col=7, max_col=7))
+    assert total == sum(w.assets for w in planned[0].plan_waves())
+    assets = book["assets"]
+    col = {c.value: i for i, c in enumerate(assets[1])}
+    unknown = [r for r in assets.iter_rows(min_row=2) if r[col["days_to_eos"]].value is None]
+    assert unknown and all(r[col["days_to_eos"]].data_type == "n" for r in unknown)
+
+
 def test_graphml(planned: Any, tmp_path: Path) -> None:
     store, url, _ = planned
     out = tmp_path / "estate.graphml"

@@ -437,6 +437,8 @@ def test_every_demo_device_is_exactly_one_asset_named_by_its_target(
             for d in devices
             if d.manages is not None
         }
+        # and each virtual machine hosted by the ESXi host whose vmwVmTable lists it
+        expected |= {(by_name[d.host].id, by_name[d.name].id, "hosts") for d in devices if d.host}
         assert expected and set(links(store)) == expected
         for d in devices:
             asset = by_name[d.name]

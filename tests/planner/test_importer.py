@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
 
 import pytest
 
-from planner import ImportFormatError, parse_import
+from planner import ImportFormatError, parse_import, parse_import_stream
 
 SERVERS_CSV = """\ufeffServer name,IP addresses,Cores,Memory (In MB),OS name,OS version,\
 OS architecture,Disk 1 size (In GB),Disk 2 size (In GB),CPU utilization percentage,\
@@ -120,3 +121,71 @@ def test_errors_name_row_and_column(
 def test_whole_file_errors(text: str, fmt: str, message: str) -> None:
     with pytest.raises(ImportFormatError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_import(text, fmt)
+
+
+class _Pieces(io.StringIO):
+    """A text file that hands out at most ``size`` characters per read (chunk boundaries
+    fall everywhere: inside strings, numbers, literals and between tokens)."""
+
+    def __init__(self, text: str, size: int) -> None:
+        super().__init__(text)
+        self.size = size
+
+    def read(self, size: int | None = -1, /) -> str:
+        return super().read(self.size if size is None or size < 0 else min(size, self.size))
+
+
+ESTATE_JSON = json.dumps(
+    {
+        "note": {"ignored": [1, 2.5e3, True, None]},
+        "assets": [
+            {"id": f"a{i}", "addresses": [f"10.0.0.{i}"], "cores": 12345 + i, "virtual": False}
+            for i in range(40)
+        ],
+        "dependencies": [
+            {"source_ip": f"10.0.0.{i}", "dst": f"a{(i + 1) % 40}", "port": 443, "count": 7}
+            for i in range(40)
+        ]
+        * 2,
+    },
+    indent=1,
+)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 64, 1 << 20])
+def test_streamed_json_is_read_as_the_whole_text(size: int) -> None:
+    whole = parse_import(ESTATE_JSON, "json")
+    assert len(whole[0]) == 40 and whole[1][0].count == 14, "rows of one link add up"
+    assert parse_import_stream(_Pieces(ESTATE_JSON, size), "json") == whole
+
+
+def test_dependencies_before_assets_still_resolve_addresses() -> None:
+    data = json.loads(ESTATE_JSON)
+    flipped = json.dumps({"dependencies": data["dependencies"], "assets": data["assets"]})
+    assert parse_import_stream(_Pieces(flipped, 5), "json") == parse_import(ESTATE_JSON, "json")
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        ESTATE_JSON[:-40],  # cut short
+        ESTATE_JSON.replace('"cores": 12360', '"cores": 12360,', 1),  # trailing comma
+        ESTATE_JSON.replace('"port": 443', '"port" 443', 1),
+        ESTATE_JSON + "\n{}",
+        ESTATE_JSON.replace("false", "flase", 1),
+    ],
+)
+def test_broken_json_names_the_line_and_column_json_would(broken: str) -> None:
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(broken)
+    with pytest.raises(ImportFormatError) as err:
+        parse_import_stream(_Pieces(broken, 50), "json")
+    where = f"line {expected.value.lineno} column {expected.value.colno}"
+    assert "not valid JSON" in str(err.value) and where in str(err.value), str(err.value)
+
+
+def test_progress_is_told_as_rows_are_read() -> None:
+    rows = "name\n" + "".join(f"s{i}\n" for i in range(120_000))
+    told: list[int] = []
+    assets, _ = parse_import_stream(io.StringIO(rows), "csv", told.append)
+    assert len(assets) == 120_000 and told == [50_000, 100_000]

@@ -27,6 +27,7 @@ from agent.bridge.plan_runs import compute_plan, save_plan
 from agent.configuration.config_file import Settings
 from agent.inventory.estate_import import import_estate
 from agent.store import Store
+from agent.store.tables import Asset, Event, PlanRow
 from agent.telemetry.metrics import new_registry
 from tests.reliability.untrusted import routes_of
 
@@ -130,10 +131,12 @@ def test_every_route_but_health_needs_the_token(guarded: tuple[FastAPI, TestClie
     app, client = guarded
     paths = every_path(app)
     assert {"/", "/metrics", "/api/v1/assets", "/openapi.json"} <= {p.split("?")[0] for p in paths}
+    # The open doors are few and named: health, the sign-in page and its stylesheet.
+    assert {"/healthz", "/signin", "/signout", "/static/cloudward.css"} == security.OPEN_PATHS
     for path in paths:
         ok = client.get(path, headers={"Authorization": f"Bearer {TOKEN}"})
-        assert ok.status_code == 200, (path, ok.status_code)
-        if path == "/healthz":
+        assert ok.status_code == (405 if path == "/signout" else 200), (path, ok.status_code)
+        if path in security.OPEN_PATHS:
             continue
         for headers in (
             {},
@@ -167,15 +170,25 @@ def test_the_token_is_compared_in_constant_time(
     assert calls == [(b"nope", TOKEN.encode()), (TOKEN.encode(), TOKEN.encode())]
 
 
+SESSION_DOORS = {"/signin", "/signout"}  # POST there sets or clears a cookie, nothing stored
+
+
 def test_nothing_writes(estate_store: Store) -> None:
     app = build_app(estate_store, None)
     for path, methods in routes_of(app):
-        assert methods <= {"GET", "HEAD"}, (path, methods)
+        allowed = {"GET", "HEAD"} | ({"POST"} if path in SESSION_DOORS else set())
+        assert methods <= allowed, (path, methods)
+    before = [estate_store.count(t) for t in (Asset, Event, PlanRow)]
     with TestClient(app) as client:
         for path in every_path(app):
+            if path in SESSION_DOORS:
+                r = client.post(path, data={"token": "x", "next": "/"}, follow_redirects=False)
+                assert r.status_code in (303, 401), (path, r.status_code)
+                continue
             for method in WRITE_METHODS:
                 r = client.request(method, path, json={"name": "x"})
                 assert r.status_code in (404, 405), (method, path, r.status_code)
+    assert [estate_store.count(t) for t in (Asset, Event, PlanRow)] == before
 
 
 def test_cors_stays_closed(estate_store: Store) -> None:

@@ -95,6 +95,50 @@ def test_debt_page_ranks_with_factor_breakdown(planned: Any) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
+def test_asset_page_shows_services_and_lifecycle_products(planned: Any) -> None:
+    """The asset page lists what listens on the asset (service names, clients seen) and each
+    component's matched lifecycle product: product, cycle, verdict and the source of the dates."""
+    from html import escape
+
+    client, store, _ = planned
+    [dc01] = [a for a in store.list_assets() if a.name == "dc01"]
+    page = client.get(f"/assets/{dc01.id}").text
+    services = page.split('id="services"')[1].split("</section>")[0]
+    with store.session() as s:
+        listening = s.exec(select(m.ListeningRow).where(m.ListeningRow.asset_id == dc01.id)).all()
+        plan_id = s.exec(select(m.PlanRow.id).order_by(col(m.PlanRow.id).desc())).first()
+        row = s.exec(
+            select(m.AssetPlan).where(
+                m.AssetPlan.plan_id == plan_id, m.AssetPlan.asset_id == dc01.id
+            )
+        ).one()
+        clients = {
+            str(d.src_asset_id or d.src_address)
+            for d in s.exec(
+                select(m.DependencyRow).where(
+                    m.DependencyRow.dst_asset_id == dc01.id, m.DependencyRow.port == 389
+                )
+            ).all()
+        }
+    ports = {(li.proto, li.port) for li in listening}
+    assert ("tcp", 389) in ports and clients
+    assert f"<h2>Listening services ({len(ports)})</h2>" in services
+    for proto, port in ports:
+        assert f'<tr><td>{proto}</td><td class="num">{port}</td>' in services
+    assert (
+        '<td class="num">389</td><td>ldap</td>' in services
+        and f'<td class="num">{len(clients)}</td>' in services
+    )
+    lifecycle = page.split('id="lifecycle"')[1].split("</section>")[0]
+    components = row.detail["support"]  # type: ignore[index]
+    matched = [c for c in components if c["product"]]
+    assert matched, "the council's dc01 runs a catalogued Windows Server"
+    for c in matched:
+        assert f"<td>{escape(c['product'])}</td><td>{escape(c['cycle'])}" in lifecycle
+        assert f'<td class="small source">{escape(c["source"])}</td>' in lifecycle
+        assert f">{escape(c['verdict'])}</span>" in lifecycle
+
+
 def test_wave_board_lists_waves_groups_and_timeline(planned: Any) -> None:
     client, store, _ = planned
     page = client.get("/waves").text

@@ -1,0 +1,455 @@
+"""Bulk writes for ``cloudward import``: many assets and dependencies per statement.
+
+An imported asset none of whose identity keys the store holds yet (nor an earlier row of the
+same import) is a new asset, whatever :func:`agent.store.identity.decide` would weigh. Such
+assets are written the way :meth:`Store.save_facts` then :meth:`Store.set_planning_hints` would
+write them, row for row, but a batch at a time with ``executemany`` and no ORM object per row.
+Every other asset (one that an earlier import or a poll already stored, or two rows naming one
+box) goes through ``save_facts`` itself, in the order of the file, so identity resolution,
+history and events stay exactly as for a single save.
+
+``tests/agent/test_import_bulk.py`` imports the same estate both ways and compares every row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, text
+from sqlmodel import Session, col, delete, select
+
+from agent.store import tables as m
+from agent.store.database import RESOLVE_LOCK, SOURCE_PRIORITY, Store, _clip, _field_values, guarded
+from agent.store.identity import BMC, good_serial, identity_keys, serial_family, serial_key
+from agent.store.inert import inert_facts
+from agent.store.placement import link_placement, short_name
+from agent.store.resolution import MANAGES
+from collectors.facts import Facts
+
+_IN = 500  # keys per IN (...) look-up
+_ROWS = 20_000  # dependency rows per executemany
+_NEW = "a new asset: no stored asset holds any of its identity keys"
+_BULK_CHILDREN = {"software", "storage", "listening"}  # what an import's Facts may carry
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedAsset:
+    """One asset of an import, as ``save_facts(facts, site=, tags=, exposures=)`` and then
+    ``set_planning_hints(hints)`` would be given it."""
+
+    facts: Facts
+    site: str | None
+    tags: Sequence[str]
+    exposures: Sequence[Mapping[str, str]]
+    hints: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyRow:
+    """One imported dependency, its ends resolved (an asset id, or None and the address)."""
+
+    src_asset_id: int | None
+    dst_asset_id: int | None
+    src_ref: str
+    dst_ref: str
+    port: int
+    service: str | None
+    client_process: str | None
+    count: int
+
+
+def _keys(facts: Facts) -> dict[str, int]:
+    best: dict[str, int] = {}
+    for key, weight in identity_keys(facts):
+        best[key] = max(weight, best.get(key, 0))
+    return best
+
+
+def _simple(facts: Facts) -> bool:
+    """Only the children an import gives: anything else goes the single-save way."""
+    return not any(
+        getattr(facts, f.name)
+        for f in dataclasses.fields(facts)
+        if f.name not in _BULK_CHILDREN and isinstance(getattr(facts, f.name), tuple)
+    )
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), _IN):
+        yield items[i : i + _IN]
+
+
+def _held(s: Session, keys: Iterable[str]) -> dict[str, int]:
+    """Which of ``keys`` the store holds, and for which asset."""
+    wanted = sorted({k[:400] for k in keys})
+    out: dict[str, int] = {}
+    if s.get_bind().dialect.name == "postgresql":  # one array parameter, not one per key
+        found = s.connection().execute(
+            text("SELECT key, asset_id FROM cw_asset_key WHERE key = ANY(:keys)"),
+            {"keys": wanted},
+        )
+        return {key: int(aid) for key, aid in found}
+    for part in _chunks(wanted):
+        out.update(
+            s.exec(
+                select(m.AssetKey.key, m.AssetKey.asset_id).where(col(m.AssetKey.key).in_(part))
+            ).all()
+        )
+    return out
+
+
+@guarded
+def save_imported(store: Store, items: Sequence[ImportedAsset], now: datetime) -> list[int]:
+    """Store ``items`` in order; the asset id of each. One transaction per run of new assets."""
+    prepared = [(inert_facts(it.facts), it) for it in items]
+    keys = [_keys(f) for f, _ in prepared]
+    ids: list[int] = []
+    i = 0
+    while i < len(prepared):
+        with store._resolving, store.session() as s:
+            if store._pg:
+                s.connection().execute(
+                    text("SELECT pg_advisory_xact_lock(:k)"), {"k": _resolve_lock()}
+                )
+            held = _held(s, (k for ks in keys[i:] for k in ks))
+            claimed: set[str] = set()
+            run: list[int] = []
+            while i < len(prepared):
+                mine = {k[:400] for k in keys[i]}
+                if mine & claimed or any(k in held for k in mine) or not _simple(prepared[i][0]):
+                    break
+                claimed |= mine
+                run.append(i)
+                i += 1
+            if run:
+                ids += _insert_new(s, [prepared[j] for j in run], [keys[j] for j in run], now)
+                s.commit()
+        if i < len(prepared):  # a box the store may know: resolve it as a poll would be
+            facts, it = prepared[i]
+            asset_id = store.save_facts(
+                facts, site=it.site, tags=it.tags, exposures=it.exposures, now=now
+            )
+            store.set_planning_hints(asset_id, it.hints)
+            ids.append(asset_id)
+            i += 1
+    return ids
+
+
+def _resolve_lock() -> int:
+    return RESOLVE_LOCK
+
+
+@functools.cache
+def _asset_defaults() -> dict[str, Any]:
+    """Every ``cw_asset`` column but the id, at its default (mutable ones are set per row)."""
+    out: dict[str, Any] = {}
+    for column in m.Asset.__table__.columns:  # type: ignore[attr-defined]
+        if column.name != "id":
+            out[column.name] = m.Asset.model_fields[column.name].get_default(
+                call_default_factory=True
+            )
+    return out
+
+
+def asset_row(facts: Facts, it: ImportedAsset, now: datetime) -> dict[str, Any]:
+    """The ``cw_asset`` row ``save_facts`` makes for a new asset from these (inert) Facts."""
+
+    assert SOURCE_PRIORITY.get(facts.protocol) is not None
+    row = dict(_asset_defaults())
+    label = facts.sys_name or facts.address or facts.target
+    row["name"] = label[:255]
+    evidence: dict[str, str] = {"identity": _NEW}
+    sources: dict[str, str] = {}
+    for field, value in _field_values(facts).items():
+        value = _clip(value) if field != "sys_descr" else value
+        if value in (None, "", "unknown"):
+            continue
+        row[field] = value
+        sources[field] = facts.protocol
+        if field in facts.identity.evidence:
+            evidence[field] = facts.identity.evidence[field]
+    if facts.sys_name and row["name"] in (facts.address, facts.target, None):
+        row["name"] = _clip(facts.sys_name)
+    row.update(
+        field_sources=sources,
+        evidence=evidence,
+        mgmt_address=facts.address,
+        site=it.site,
+        tags=sorted(set(it.tags)),
+        sources=[facts.protocol],
+        exposures=[{**e, "source": facts.protocol} for e in it.exposures],
+        planning={**it.hints},
+        first_seen=now,
+        last_seen=now,
+    )
+    return row
+
+
+def _insert_new(
+    s: Session,
+    batch: Sequence[tuple[Facts, ImportedAsset]],
+    keys: Sequence[dict[str, int]],
+    now: datetime,
+) -> list[int]:
+
+    conn = s.connection()
+    rows = [asset_row(f, it, now) for f, it in batch]
+    table = m.Asset.__table__  # type: ignore[attr-defined]
+    if conn.dialect.name == "postgresql":  # ids drawn as single inserts would draw them
+        drawn = conn.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('cw_asset', 'id')) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"n": len(rows)},
+        )
+        ids = sorted(int(r[0]) for r in drawn)
+        execute_many(conn, m.Asset, [{"id": i, **r} for i, r in zip(ids, rows, strict=True)])
+    else:
+        result = conn.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        )
+        ids = [int(r[0]) for r in result]
+    key_rows = [
+        {
+            "key": key[:400],
+            "asset_id": aid,
+            "strength": weight,
+            "source": facts.protocol,
+            "last_seen": now,
+        }
+        for (facts, _), aid, ks in zip(batch, ids, keys, strict=True)
+        for key, weight in ks.items()
+    ]
+    manages = _manages(s, rows, ids, now)
+    execute_many(conn, m.AssetKey, key_rows)
+    children: dict[type[Any], list[dict[str, Any]]] = {
+        m.SoftwareRow: [],
+        m.StorageRow: [],
+        m.ListeningRow: [],
+    }
+    for (facts, _), aid in zip(batch, ids, strict=True):
+        src = facts.protocol
+        for sw in facts.software:
+            children[m.SoftwareRow].append(
+                {
+                    "asset_id": aid,
+                    "source": src,
+                    "name": _clip(sw.name, 512),
+                    "version": _clip(sw.version),
+                    "kind": sw.kind,
+                    "install_date": sw.install_date,
+                }
+            )
+        for st in facts.storage:
+            children[m.StorageRow].append(
+                {
+                    "asset_id": aid,
+                    "source": src,
+                    "descr": _clip(st.descr, 512),
+                    "kind": st.kind,
+                    "size_bytes": st.size_bytes,
+                    "used_bytes": st.used_bytes,
+                    "mount": _clip(st.mount, 512),
+                }
+            )
+        for li in facts.listening:
+            children[m.ListeningRow].append(
+                {
+                    "asset_id": aid,
+                    "source": src,
+                    "proto": li.proto,
+                    "address": li.address,
+                    "port": li.port,
+                    "process": _clip(li.process),
+                }
+            )
+    for child, child_rows in children.items():
+        execute_many(conn, child, child_rows)
+    # links in the order one save after another makes them: its ``manages`` link, then the
+    # ``hosts`` links of the hypervisors that list it
+    placed = _placed(s, rows, ids)
+    links: list[dict[str, Any]] = []
+    for aid in ids:
+        if aid in manages:
+            links.append(manages[aid])
+        if aid in placed:
+            execute_many(conn, m.AssetLink, links)
+            links.clear()
+            asset = s.get(m.Asset, aid)
+            assert asset is not None
+            link_placement(s, asset, now)
+    execute_many(conn, m.AssetLink, links)
+    return ids
+
+
+def execute_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """``INSERT`` of ``rows`` (dicts with the same keys) into ``table`` (an SQLModel class):
+    executemany on SQLite, COPY on PostgreSQL."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table.__table__), rows)
+        return
+    names = list(rows[0])
+    # Times as a bound parameter would store them (in the session's time zone), each distinct
+    # one asked once and all before COPY starts: the connection answers nothing else during it.
+    times: dict[datetime, Any] = {}
+    for row in rows:
+        for v in row.values():
+            if isinstance(v, datetime) and v not in times:
+                times[v] = conn.execute(text("SELECT CAST(:t AS TIMESTAMP)"), {"t": v}).scalar()
+
+    def value(v: Any) -> Any:
+        if isinstance(v, dict | list):
+            return json.dumps(v)
+        if isinstance(v, datetime):
+            return times[v]
+        return v
+
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    sql = f"COPY {table.__table__.name} ({', '.join(names)}) FROM STDIN"
+    with driver.cursor() as cur, cur.copy(sql) as copy:
+        for row in rows:
+            copy.write_row([value(row[n]) for n in names])
+
+
+def _manages(
+    s: Session, rows: Sequence[dict[str, Any]], ids: Sequence[int], now: datetime
+) -> dict[int, dict[str, Any]]:
+    """``manages`` links by serial (:func:`agent.store.resolution.link_management`), by the
+    new asset that makes each: it looks for the other family's key among the stored ones and
+    those of the rows before it, as one save after another would."""
+    wanted: list[tuple[int, str, str, bool]] = []
+    for row, aid in zip(rows, ids, strict=True):
+        serial = (row["serial"] or "").strip().upper()
+        if good_serial(serial):
+            controller = serial_family(row["device_class"]) == BMC
+            wanted.append(
+                (aid, serial, serial_key(serial, "server" if controller else BMC), controller)
+            )
+    if not wanted:
+        return {}
+    stored = _held(s, (w[2] for w in wanted))
+    earlier: dict[str, int] = {}
+    links: dict[int, dict[str, Any]] = {}
+    for aid, serial, other_key, controller in wanted:
+        other = earlier.get(other_key, stored.get(other_key[:400]))
+        earlier[serial_key(serial, BMC if controller else "server")] = aid
+        if other is None or other == aid:
+            continue
+        src, dst = (aid, other) if controller else (other, aid)
+        links[aid] = {
+            "src_asset_id": src,
+            "dst_asset_id": dst,
+            "kind": MANAGES,
+            "evidence": f"same serial {serial}",
+            "first_seen": now,
+            "last_seen": now,
+        }
+    return links
+
+
+def _placed(s: Session, rows: Sequence[dict[str, Any]], ids: Sequence[int]) -> set[int]:
+    """New assets that a hypervisor's stored guest list may name (by name or system UUID):
+    only those can gain a ``hosts`` link, so only those take the single-save way for it."""
+    guests = s.exec(select(m.GuestRow.name)).all()
+    if not guests:
+        return set()
+    names = {short_name(n) for n in guests} - {""}
+    return {
+        aid
+        for row, aid in zip(rows, ids, strict=True)
+        if {short_name(row["name"]), short_name(row["sys_name"])} & names or row.get("system_uuid")
+    }
+
+
+# --- dependencies -------------------------------------------------------------------------
+
+
+@guarded
+def replace_imported_dependencies(
+    store: Store,
+    rows: Iterable[DependencyRow],
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Drop the dependencies an earlier import gave and write ``rows``, in one transaction
+    (readers see the old set or the new one); COPY on PostgreSQL, executemany on SQLite."""
+    table = m.DependencyRow.__table__  # type: ignore[attr-defined]
+    columns = [c.name for c in table.columns if c.name != "id"]
+    written = 0
+    with store.session() as s:
+        s.exec(delete(m.DependencyRow).where(col(m.DependencyRow.origin) == "import"))
+        conn = s.connection()
+        dialect = conn.dialect
+        processed = {
+            name: (table.c[name].type.bind_processor(dialect) or (lambda v: v))(value)
+            for name, value in (
+                ("origin", "import"),
+                ("seen_by_client", True),
+                ("seen_by_server", False),
+                ("first_seen", now),
+                ("last_seen", now),
+            )
+        }
+        if store._pg:  # as a bound parameter would be: in the session's time zone
+            for name in ("first_seen", "last_seen"):
+                processed[name] = conn.execute(
+                    text("SELECT CAST(:t AS TIMESTAMP)"), {"t": now}
+                ).scalar_one()
+        driver = conn.connection.driver_connection
+        assert driver is not None
+
+        def values(d: DependencyRow) -> tuple[Any, ...]:
+            src = f"asset:{d.src_asset_id}" if d.src_asset_id is not None else f"ext:{d.src_ref}"
+            dst = f"asset:{d.dst_asset_id}" if d.dst_asset_id is not None else f"ext:{d.dst_ref}"
+            one = {
+                "src_key": src,
+                "dst_key": dst,
+                "src_asset_id": d.src_asset_id,
+                "dst_asset_id": d.dst_asset_id,
+                "src_address": None if d.src_asset_id is not None else d.src_ref,
+                "dst_address": None if d.dst_asset_id is not None else d.dst_ref,
+                "port": d.port,
+                "service": d.service,
+                "process": None,
+                "client_process": d.client_process,
+                "count": d.count,
+                **processed,
+            }
+            return tuple(one[c] for c in columns)
+
+        names = ", ".join(columns)
+        if store._pg:
+            sql = f"COPY {table.name} ({names}) FROM STDIN"
+            with driver.cursor() as cur, cur.copy(sql) as copy:
+                for d in rows:
+                    copy.write_row(values(d))
+                    written += 1
+                    if progress is not None and written % 100_000 == 0:
+                        progress(written)
+        else:
+            sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
+            cur = driver.cursor()
+            batch: list[tuple[Any, ...]] = []
+            for d in rows:
+                batch.append(values(d))
+                if len(batch) >= _ROWS:
+                    cur.executemany(sql, batch)
+                    written += len(batch)
+                    batch.clear()
+                    if progress is not None and written % 100_000 == 0:
+                        progress(written)
+            cur.executemany(sql, batch)
+            written += len(batch)
+            cur.close()
+        s.commit()
+    return written

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, field_validator
 
 from planner.cuts import adopt_strays, split_oversize, structural_hubs
 from planner.fields import Note, Number, Strict, Text, one_of, validated
@@ -64,12 +64,23 @@ class GroupSettings:
         return validated(GroupSettingsFile, data, ("groups",)).build()
 
 
+AUTO_GROUP_SIZE = 100  # what ``auto`` means when no wave settings are given
+
+
 class GroupSettingsFile(Strict):
     """``config/planner/groups.yaml``."""
 
     resolution: Number = Field(0.02, ge=1e-6)
     seed: int = Field(1, ge=0)
-    max_group_size: int = Field(150, ge=1)
+    # "auto": the most one wave can take (waves.max_assets, or less when the ramp never gets
+    # there), so the cap follows the wave capacity configured for the estate
+    max_group_size: Annotated[int, Field(ge=1)] | None = None  # None: auto
+
+    @field_validator("max_group_size", mode="before")
+    @classmethod
+    def _auto(cls, value: Any) -> Any:
+        return None if value == "auto" else value
+
     degree_percentile: Number = Field(99.0, ge=0, le=100)
     follow_share: Number = Field(0.6, ge=0, le=1)
     backend: Annotated[Text, AfterValidator(one_of(BACKENDS))] = "igraph"
@@ -80,11 +91,12 @@ class GroupSettingsFile(Strict):
     stickiness: Number = Field(0.25, ge=0, lt=1)
     notes: Note = None
 
-    def build(self) -> GroupSettings:
+    def build(self, wave_capacity: int = AUTO_GROUP_SIZE) -> GroupSettings:
+        """``wave_capacity``: the most assets one wave takes (what ``auto`` resolves to)."""
         return GroupSettings(
             resolution=self.resolution,
             seed=self.seed,
-            max_group_size=self.max_group_size,
+            max_group_size=wave_capacity if self.max_group_size is None else self.max_group_size,
             degree_percentile=self.degree_percentile,
             follow_share=self.follow_share,
             backend=self.backend,

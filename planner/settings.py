@@ -55,7 +55,7 @@ class SettingsFile(Strict):
     @model_validator(mode="after")
     def _groups_fit_waves(self) -> SettingsFile:
         size, most = self.groups.max_group_size, self.waves.max_assets
-        if size > most:
+        if size is not None and size > most:
             raise_problems(
                 [
                     (
@@ -116,12 +116,17 @@ class Settings:
             debt=found.debt.build(),
             strategy=found.strategy.build(),
             hubs=found.hubs.build(),
-            groups=found.groups.build(),
+            groups=found.groups.build(wave_capacity(found.waves)),
             waves=found.waves.build(),
             costs=found.costs.build(),
             matching=found.matching.build(),
             hardware=found.hardware.build(),
         )
+
+
+def wave_capacity(waves: WavesFile) -> int:
+    """The most assets one wave takes: ``max_assets``, or the ramp's largest step if smaller."""
+    return min(waves.max_assets, max(waves.ramp, default=waves.max_assets))
 
 
 def _origin(layers: Sequence[tuple[str, Mapping[str, Any]]], loc: Loc) -> str | None:

@@ -147,3 +147,17 @@ def test_values_are_not_coerced_and_empty_keys_take_defaults(mappings: dict[str,
 
 def test_every_settings_file_has_a_model() -> None:
     assert list(SettingsFile.model_fields) == list(SETTINGS_FILES)
+
+
+def test_the_group_size_cap_follows_the_wave_capacity(mappings: dict[str, Any]) -> None:
+    """Shipped as ``auto``: the most one wave takes, so a smaller wave capacity brings the cap
+    down with it (a group never outgrows a wave) and a number still wins."""
+    assert mappings["groups"]["max_group_size"] == "auto"
+    shipped = Settings.from_mapping(mappings)
+    assert shipped.groups.max_group_size == shipped.waves.max_assets == 100
+    small = Settings.from_mapping(merge(mappings, {"waves": {"ramp": [5, 40], "max_assets": 60}}))
+    assert small.groups.max_group_size == 40
+    narrow = Settings.from_mapping(merge(mappings, {"waves": {"max_assets": 30}}))
+    assert narrow.groups.max_group_size == 30
+    fixed = Settings.from_mapping(merge(mappings, {"groups": {"max_group_size": 20}}))
+    assert fixed.groups.max_group_size == 20

@@ -22,6 +22,7 @@ from planner.dates import plus_years
 from planner.graphcore import EstateGraph
 from planner.model import AssetInput
 from planner.strategy import StrategyChoice
+from planner.usage import util_basis
 
 HOURS_PER_YEAR = 8760.0
 MOVES = frozenset({"rehost", "relocate", "replatform", "repurchase", "refactor"})
@@ -95,6 +96,7 @@ def price_assets(
                 asset.disk_bytes,
                 asset.cpu_util_pct,
                 asset.memory_util_pct,
+                asset.util_days,
                 "windows" in (asset.os_name or "").lower(),
             )
             cloud = cloud_cache.get(ckey) or cloud_cache.setdefault(ckey, _cloud(asset, settings))
@@ -214,7 +216,8 @@ def _cloud(asset: AssetInput, s: CostSettings) -> tuple[Any, ...]:
         * s.cloud_replication
     ) * s.cloud_pue
     notes = [
-        f"right-sized from {cores} CPU at {cpu:g}% and {mem_gib:.0f} GiB at {mem:g}% to "
+        f"right-sized from {cores} CPU at {cpu:g}% and {mem_gib:.0f} GiB at {mem:g}% "
+        f"({util_basis(asset.util_days, asset.cpu_util_pct is not None)}) to "
         f"{need_cpu} vCPU / {need_mem:.1f} GiB: {vm.name}{note} at {hourly:g}/h "
         f"({'Windows' if windows else 'Linux'}; {s.cloud_source})",
         f"cloud energy by the Cloud Carbon Footprint method ({s.cloud_carbon_source})",

@@ -208,7 +208,7 @@ class _Scorer:
         exposure = cache.get(key)
         if exposure is None:
             exposure = cache[key] = self.factor("insecure_exposure", *exposure_value(asset, s))
-        key = ("util", asset.idle_days, asset.cpu_util_pct, asset.cpu_count)
+        key = ("util", asset.idle_days, asset.cpu_util_pct, asset.cpu_count, asset.util_days)
         util = cache.get(key)
         if util is None:
             util = cache[key] = self.factor("utilisation", *utilisation(asset, s))

@@ -27,6 +27,7 @@ from pydantic import AfterValidator, Field
 from planner.fields import Note, Number, Pattern, Strict, Text, Texts, one_of
 from planner.graphcore import EstateGraph, distinct
 from planner.model import DEVICE_CLASSES, AssetInput
+from planner.usage import util_basis
 
 IntArray = npt.NDArray[np.int64]
 
@@ -124,7 +125,8 @@ def idle_evidence(asset: AssetInput, callers: int, rules: IdleRules) -> str | No
         return f"idle for {asset.idle_days} days and {quiet}"
     cpu = asset.cpu_util_pct
     if cpu is not None and cpu < rules.cpu_pct_below and asset.device_class in rules.device_classes:
-        return f"CPU {cpu:g}% (under {rules.cpu_pct_below:g}%) and {quiet}"
+        basis = util_basis(asset.util_days, True)
+        return f"CPU {cpu:g}% (under {rules.cpu_pct_below:g}%) and {quiet} ({basis})"
     return None
 
 

@@ -13,6 +13,7 @@ from planner.hardware_dating import serial_date
 from planner.lifecycle import EOL, EXTENDED, SUPPORTED
 from planner.model import AssetInput
 from planner.support import AssetSupport
+from planner.usage import util_basis
 
 if TYPE_CHECKING:
     from planner.debt_settings import DebtSettings
@@ -120,12 +121,13 @@ def utilisation(asset: AssetInput, s: DebtSettings) -> tuple[float, str]:
     cpu = asset.cpu_util_pct
     if cpu is None:
         return 0.0, "no utilisation observed"
+    basis = f" ({util_basis(asset.util_days, True)})"
     if cpu < s.idle_cpu_pct:
-        return s.idle_value, f"CPU {cpu:g}%: idle (below {s.idle_cpu_pct:g}%)"
+        return s.idle_value, f"CPU {cpu:g}%: idle (below {s.idle_cpu_pct:g}%){basis}"
     cores = asset.cpu_count or 0
     if cpu < s.over_cpu_pct and cores >= s.over_min_cores:
         return s.over_value, (
             f"CPU {cpu:g}% on {cores} cores: over-provisioned "
-            f"(below {s.over_cpu_pct:g}% with {s.over_min_cores}+ cores)"
+            f"(below {s.over_cpu_pct:g}% with {s.over_min_cores}+ cores){basis}"
         )
-    return 0.0, f"CPU {cpu:g}%" + (f" on {cores} cores" if cores else "")
+    return 0.0, f"CPU {cpu:g}%" + (f" on {cores} cores" if cores else "") + basis

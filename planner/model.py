@@ -92,6 +92,9 @@ class AssetInput:
     disk_bytes: int | None = None
     cpu_util_pct: float | None = None
     memory_util_pct: float | None = None
+    # Days of sampled history the two figures above rest on (each the p95 over those days);
+    # None: a single poll's figure (or an import's).
+    util_days: int | None = None
     listening: tuple[Listener, ...] = ()
     exposures: tuple[Exposure, ...] = ()
     first_seen: date | None = None

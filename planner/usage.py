@@ -120,3 +120,11 @@ def window_figure(days: Sequence[Rollup], *, today: date, window_days: int) -> W
         first=dates[0],
         last=dates[-1],
     )
+
+
+def util_basis(days: int | None, observed: bool) -> str:
+    """How a utilisation figure was obtained, for the reason texts: ``p95 over N days of
+    samples``, ``a single poll's figure`` or, with nothing observed, ``assumed``."""
+    if days:
+        return f"p95 over {days} day{'s' if days != 1 else ''} of samples"
+    return "a single poll's figure, no sampled history" if observed else "assumed: none observed"

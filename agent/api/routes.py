@@ -122,8 +122,9 @@ def assets(
     q: str | None = Query(None, max_length=128, description="Substring of name or address"),
     status: str = Query(
         "active",
-        pattern="^(active|replaced|all)$",
-        description="active (default), replaced (another box answers where it did), or all",
+        pattern="^(active|replaced|gone|all)$",
+        description="active (default), replaced (another box answers where it did), gone "
+        "(an endpoint no longer seen on any switch), or all",
     ),
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),

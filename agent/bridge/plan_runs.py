@@ -3,6 +3,7 @@ facts, run :func:`planner.plan`, store the Plan (summary, per-asset rows, waves,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -21,7 +22,11 @@ from agent.errors import ConfigError
 from agent.store import Store, utcnow
 from agent.store import tables as m
 from agent.store.placement import hosted_on
+from agent.store.sightings import ENDPOINT
+from agent.store.usage_history import daily_by_asset
 from collectors.datadir import data_path
+from planner.strategy import StrategyRule
+from planner.usage import window_figure
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ ENV_TAGS = {
     "staging": "staging",
     "dr": "dr",
 }
+USAGE_WINDOW_DAYS = 90  # right-sizing reads the p95 of at most this many days of rollups
 DEFAULT_COMMUNITIES = frozenset({"public", "private", "community", "snmp", "admin"})
 
 
@@ -74,9 +80,29 @@ def load_planner_settings(overrides: Path | None = None) -> planner.Settings:
             raise ConfigError([f"{overrides}: expected a mapping of planner sections"])
         layers.append((str(overrides), extra))
     try:
-        return planner.Settings.from_layers(layers)
+        return endpoints_stay(planner.Settings.from_layers(layers))
     except planner.SettingsError as exc:
         raise ConfigError(exc.problems, "planner settings") from None
+
+
+# Endpoints (PCs, phones, printers seen on switch ports) are inventory, never migration
+# candidates: this rule comes before every other, whatever the settings say, as external peers
+# come before theirs; they are counted as assets, but kept out of move groups and waves.
+ENDPOINT_RULE = StrategyRule(
+    name="endpoint-not-a-candidate",
+    strategy="retain",
+    when={"device_class": frozenset({ENDPOINT})},
+    reason="endpoint (a user device seen on a switch port): not a migration candidate",
+)
+
+
+def endpoints_stay(settings: planner.Settings) -> planner.Settings:
+    """``settings`` with :data:`ENDPOINT_RULE` first among the strategy rules."""
+    rules = settings.strategy.rules
+    if rules and rules[0] == ENDPOINT_RULE:
+        return settings
+    strategy = dataclasses.replace(settings.strategy, rules=(ENDPOINT_RULE, *rules))
+    return dataclasses.replace(settings, strategy=strategy)
 
 
 def _shown(path: Path) -> str:
@@ -118,10 +144,17 @@ def _day(value: Any) -> date | None:
         return None
 
 
-def estate_from_store(store: Store) -> planner.Estate:
+def estate_from_store(
+    store: Store, today: date | None = None, window_days: int = USAGE_WINDOW_DAYS
+) -> planner.Estate:
     """Every active asset (not one replaced by another box) and the dependencies between them
     as the planner's frozen input; a virtual machine's ``host`` is the hypervisor that its
-    stored ``hosts`` link names, else the one its import's hint names."""
+    stored ``hosts`` link names, else the one its import's hint names.
+
+    CPU and memory utilisation are the p95 over the stored daily rollups of the last
+    ``window_days`` up to ``today`` (default: each asset's newest rollup day), with the number
+    of days in ``util_days``; an asset without rollups keeps its last poll's figures."""
+    usage = _usage_figures(store, today, window_days)
     with store.session() as s:
         assets = s.exec(
             select(m.Asset).where(m.Asset.status == "active").order_by(col(m.Asset.id))
@@ -176,6 +209,8 @@ def estate_from_store(store: Store) -> planner.Estate:
             if e.get("kind") in planner.model.EXPOSURE_KINDS:
                 exposures.append(planner.Exposure(str(e["kind"]), str(e.get("detail") or "")))
         hints = _planning_hints(a.planning, hosts)
+        if a.device_class == ENDPOINT:
+            hints["hub"] = False  # never set aside as shared infrastructure into wave 0
         if placed.get(a.id) is not None and placed[a.id] not in gone:
             hints["host"] = str(placed[a.id])
             hints.setdefault("virtual", True)  # a hypervisor lists it: a virtual machine
@@ -220,6 +255,7 @@ def estate_from_store(store: Store) -> planner.Estate:
                         criticality=crit,
                         virtual=virtual,
                     ),
+                    **usage.get(a.id, {}),  # sampled history over the single poll
                     **hints,
                 }
             )
@@ -253,6 +289,28 @@ def estate_from_store(store: Store) -> planner.Estate:
         )
     all_assets = tuple(inputs) + tuple(externals[k] for k in sorted(externals))
     return planner.Estate(assets=all_assets, dependencies=tuple(dependencies))
+
+
+def _usage_figures(store: Store, today: date | None, window_days: int) -> dict[int, dict[str, Any]]:
+    """Per asset with daily rollups in the window: its CPU and memory p95 and the days of data
+    they rest on (the larger count when the two metrics differ)."""
+    out: dict[int, dict[str, Any]] = {}
+    for aid, metrics in daily_by_asset(store).items():
+        cpu, mem = metrics.get("cpu_pct", []), metrics.get("mem_pct", [])
+        if not cpu and not mem:
+            continue
+        last = today or max(d.start.date() for d in cpu + mem)
+        fig_cpu = window_figure(cpu, today=last, window_days=window_days)
+        fig_mem = window_figure(mem, today=last, window_days=window_days)
+        figures: dict[str, Any] = {}
+        if fig_cpu.p95 is not None:
+            figures["cpu_util_pct"] = round(fig_cpu.p95, 1)
+        if fig_mem.p95 is not None:
+            figures["memory_util_pct"] = round(fig_mem.p95, 1)
+        if figures:
+            figures["util_days"] = max(fig_cpu.days, fig_mem.days)
+            out[aid] = figures
+    return out
 
 
 _HINT_TYPES: dict[str, type] = {
@@ -297,7 +355,7 @@ def compute_plan(
     from agent.inventory.dependencies import rebuild_dependencies
 
     rebuild_dependencies(store)
-    estate = estate_from_store(store)
+    estate = estate_from_store(store, today)
     previous = None if fresh else previous_plan(store)
     return planner.plan(
         estate, load_planner_settings(overrides), today, load_lifecycle(store), previous

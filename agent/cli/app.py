@@ -231,10 +231,11 @@ def scan(config_path: str | None, database: str | None, as_json: bool, no_progre
 @click.option("--json", "as_json", is_flag=True, help="Print the assets as a JSON array.")
 @click.option(
     "--status",
-    type=click.Choice(["active", "replaced", "all"]),
+    type=click.Choice(["active", "replaced", "gone", "all"]),
     default="active",
     show_default=True,
-    help="Which assets: active ones, those replaced by another box, or all.",
+    help="Which assets: active ones, those replaced by another box, endpoints no longer seen "
+    "on any switch (gone), or all.",
 )
 def assets(config_path: str | None, database: str | None, as_json: bool, status: str) -> None:
     """List the stored assets."""

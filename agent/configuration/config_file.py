@@ -271,12 +271,15 @@ class DiscoverySettings(Strict):
     A neighbour's management address becomes a target only inside one of ``ranges`` (CIDRs),
     polled with ``credentials`` (SNMP credential names, tried in order); ``depth``: how many
     hops from a configured target; ``max_new``: at most this many new targets per run.
+    ``endpoint_max_age_days``: an endpoint (a MAC learnt on a switch's edge port) that no poll
+    has seen for this many days is marked gone (kept, with an event).
     """
 
     ranges: list[str] = []
     credentials: list[str] = []
     depth: int = Field(3, ge=1, le=32)
     max_new: int = Field(256, ge=1, le=65536)
+    endpoint_max_age_days: int = Field(30, ge=1, le=3650)
 
     @field_validator("ranges")
     @classmethod
@@ -287,6 +290,21 @@ class DiscoverySettings(Strict):
             except ValueError as exc:
                 raise ValueError(f"{r!r} is not a CIDR network: {exc}") from None
         return v
+
+
+class SamplingSettings(Strict):
+    """Light utilisation samples between full inventories, kept as rollups for right-sizing.
+
+    ``interval``: how often each target whose last inventory succeeded is sampled (0: never).
+    Hourly rollups are kept for ``hourly_retention_days``, daily ones for
+    ``daily_retention_days`` (the window right-sizing reads its p95 from).
+    """
+
+    interval: Annotated[
+        float, BeforeValidator(_duration), Field(ge=0, le=YEAR, allow_inf_nan=False)
+    ] = 300.0
+    hourly_retention_days: int = Field(14, ge=1, le=3650)
+    daily_retention_days: int = Field(90, ge=1, le=3650)
 
 
 class Settings(Strict):
@@ -309,6 +327,7 @@ class Settings(Strict):
     agent: AgentSettings = AgentSettings()
     snmp: SnmpSettings = SnmpSettings()
     discovery: DiscoverySettings = DiscoverySettings()
+    sampling: SamplingSettings = SamplingSettings()
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

@@ -219,6 +219,7 @@ class Poller:
                 tags=job.tags,
                 exposures=exposures,
                 name=job.name,
+                endpoint_max_age_days=self.settings.discovery.endpoint_max_age_days,
             )
         except StoreError as exc:
             if not exc.transient:

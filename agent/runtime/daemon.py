@@ -33,12 +33,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from agent.configuration.config_file import Settings, load_settings, with_agent
 from agent.errors import AgentError, ConfigError, StoreError
 from agent.inventory.polling import Poller
+from agent.inventory.sampling import Sampler
 from agent.inventory.targets import PollJob, expand_targets
 from agent.runtime import leases, roles
 from agent.runtime.lease_loop import LeaseCollector, LeaseMetrics
 from agent.runtime.scheduling import PeriodicJobs
 from agent.store import Store
-from agent.telemetry.metrics import AssetPoint, EstateSnapshot, WavePoint, new_registry
+from agent.store.usage_history import latest_samples
+from agent.telemetry.metrics import (
+    AssetPoint,
+    EstateSnapshot,
+    UsagePoint,
+    WavePoint,
+    new_registry,
+)
 from collectors.snmp.identify import load_rules
 
 log = logging.getLogger(__name__)
@@ -108,6 +116,7 @@ class Daemon:
         self.api_state: Any = None  # the API application's state, once it serves
         self.polls_done = 0
         self.plan_seconds: float | None = None
+        self.sampler: Sampler | None = None
 
     # --- polling ---------------------------------------------------------------------------
     async def _poll(self, job: PollJob) -> bool:
@@ -190,6 +199,17 @@ class Daemon:
             return
         if any(removed.values()):
             log.info("retention: removed %s", ", ".join(f"{v} {k}" for k, v in removed.items()))
+
+    async def sample(self) -> None:
+        """Sample the served targets whose newest inventory succeeded (utilisation rollups)."""
+        assert self.store is not None and self.poller is not None
+        if self.sampler is None:
+            self.sampler = Sampler(self.settings, self.store, self.poller.client)
+        self.sampler.settings = self.settings
+        try:
+            await self.sampler.run_once(self._served(self._jobs()))
+        except (StoreError, SQLAlchemyError) as exc:
+            log.warning("sampling postponed: database unavailable (%s)", str(exc)[:200])
 
     async def replan(self) -> None:
         """Re-plan when a poll finished after the newest plan (with several agents on one
@@ -274,6 +294,8 @@ class Daemon:
                 self.agent_name, len(served), len(jobs), agent.sites, agent.lease_seconds
             ),
         )
+        if self.role.polls:  # sampling.interval 0: the job is not added
+            self.periodic.add(self.sample, self.settings.sampling.interval, "sample")
         if self.role.plans:
             self.periodic.add(self.refresh, self.refresh_seconds, "refresh", first_delay=0.5)
             self.periodic.add(self.prune, 6 * 3600, "prune", first_delay=120)
@@ -449,6 +471,10 @@ def build_snapshot(store: Store, plan_seconds: float | None = None) -> EstateSna
         plan_seconds=plan_seconds,
         refreshed_ts=time.time(),
         history_rows=store.count(m.AssetHistory),
+        usage=[
+            UsagePoint(u.name, u.site or "unassigned", u.cpu_pct, u.mem_pct, u.at.timestamp())
+            for u in latest_samples(store)
+        ],
     )
 
 

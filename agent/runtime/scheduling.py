@@ -1,5 +1,5 @@
-"""The daemon's periodic work (re-plan, retention, /metrics refresh): the only module that
-imports APScheduler (3.x).
+"""The daemon's periodic work (re-plan, retention, /metrics refresh, utilisation samples): the
+only module that imports APScheduler (3.x).
 
 Polls are not scheduled here: every polling role claims them from the schedule table
 (:mod:`agent.runtime.lease_loop`), with the back-off of :mod:`agent.runtime.cadence`.
@@ -53,6 +53,10 @@ class PeriodicJobs:
         name: str,
         first_delay: float | None = None,
     ) -> None:
+        """Run ``fn`` every ``seconds``; an interval of 0 (a job turned off) adds nothing."""
+        if seconds <= 0:
+            log.info("%s is off (interval 0)", name)
+            return
         start = datetime.now(UTC) + timedelta(
             seconds=first_delay if first_delay is not None else seconds
         )

@@ -33,6 +33,8 @@ from agent.store import tables as m
 from agent.store.inert import inert_facts
 from agent.store.placement import link_placement
 from agent.store.resolution import link_management, resolve, save_keys
+from agent.store.sightings import SOURCE as SIGHTING
+from agent.store.sightings import age_endpoints, store_endpoints
 from collectors.facts import ASSET_FIELDS, Facts
 from collectors.system_uuid import canonical
 
@@ -323,6 +325,7 @@ class Store:
         now: datetime | None = None,
         exposures: Sequence[Mapping[str, str]] | None = None,
         name: str | None = None,
+        endpoint_max_age_days: int | None = None,
     ) -> int:
         """Resolve the asset (agent.store.identity), update it with history, replace this
         source's child rows, and close the poll run as ok: all in one transaction. Returns the
@@ -330,7 +333,11 @@ class Store:
 
         ``exposures`` (insecure settings seen while polling, e.g. a default SNMP community)
         replace the ones this protocol reported before. ``name`` (a target's name in the
-        configuration) names the asset, whatever name the box gives itself."""
+        configuration) names the asset, whatever name the box gives itself.
+
+        Endpoints the poll saw on edge ports, and its ARP entries, are kept too
+        (agent.store.sightings); with ``endpoint_max_age_days`` the endpoints last seen on this
+        box and not seen since that many days are then marked gone."""
         now = now or utcnow()
         facts = inert_facts(facts)  # device text never carries control sequences into the store
         try:
@@ -349,6 +356,9 @@ class Store:
                 link_management(s, asset, now)
                 self._replace_children(s, asset.id, facts, now)
                 link_placement(s, asset, now)
+                store_endpoints(s, asset, facts, now)
+                if endpoint_max_age_days is not None:
+                    age_endpoints(s, now, endpoint_max_age_days, asset.id)
                 if run_id is not None:
                     run = s.get(m.PollRun, run_id)
                     if run is not None:
@@ -439,8 +449,13 @@ class Store:
         elif (
             facts.sys_name
             and sources.get("name") != "config"
-            and asset.name in (facts.address, facts.target, None)
+            and (
+                asset.name in (facts.address, facts.target, None)
+                or sources.get("name") == SIGHTING  # named by its MAC until it answers
+            )
         ):
+            if sources.get("name") == SIGHTING:
+                del sources["name"]
             asset.name = _clip(facts.sys_name)
         asset.field_sources = sources
         asset.evidence = evidence
@@ -620,6 +635,17 @@ class Store:
                 row.count += 1
                 row.last_seen = now
                 s.add(row)
+
+    @guarded
+    def age_endpoints(
+        self, max_age_days: int, *, now: datetime | None = None, switch_id: int | None = None
+    ) -> list[int]:
+        """Mark gone the endpoints not seen for ``max_age_days`` (those last seen on
+        ``switch_id`` only, when given), each with an event; return their asset ids."""
+        with self._resolving, self.session() as s:
+            gone = age_endpoints(s, now or utcnow(), max_age_days, switch_id)
+            s.commit()
+            return gone
 
     # --- reads ---------------------------------------------------------------------------
     def list_assets(self, status: str | None = None) -> list[m.Asset]:

@@ -44,7 +44,7 @@ class AssetFilter:
     support_status: str | None = None
     min_debt: float | None = None
     q: str | None = None
-    status: str = "active"  # active, replaced, or all
+    status: str = "active"  # active, replaced, gone, or all
 
 
 def _asset_json(a: m.Asset, plan: m.AssetPlan | None = None) -> dict[str, Any]:
@@ -265,6 +265,10 @@ def asset_detail(store: Store, asset_id: int) -> dict[str, Any] | None:
         out["guests"], hosted_on = _links(s, asset_id, "hosts")
         out["hosted_on"] = hosted_on[0] if hosted_on else None
         out["virtual_machines"] = _rows(s, m.GuestRow, asset_id)
+        # connects: a switch -> the endpoints on its edge ports; where this one was seen
+        out["endpoints"], connected_to = _links(s, asset_id, "connects")
+        out["connected_to"] = connected_to[0] if connected_to else None
+        out["seen_on_ports"] = _rows(s, m.EndpointPort, asset_id)
         out["hardware_age"] = hardware_age(asset)
         out["plan"] = plan.detail if plan else None
         out["interfaces"] = _rows(s, m.Interface, asset_id)

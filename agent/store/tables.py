@@ -67,8 +67,9 @@ class Asset(SQLModel, table=True):
     )
     first_seen: datetime
     last_seen: datetime
-    # active, or replaced: another box answers where this one did (``replaced_by`` is its asset);
-    # a replaced asset keeps its history and becomes active again if it answers again.
+    # active, or replaced: another box answers where this one did (``replaced_by`` is its asset),
+    # or gone: an endpoint no switch has seen for discovery.endpoint_max_age_days; either keeps
+    # its history and becomes active again when it answers or is seen again.
     status: str = Field(default="active", max_length=16)
     replaced_by: int | None = None
 
@@ -88,7 +89,8 @@ class AssetKey(SQLModel, table=True):
 class AssetLink(SQLModel, table=True):
     """A relation between two assets: ``manages`` (a management controller -> the server it
     sits in, from the serial both report), ``hosts`` (a hypervisor -> a virtual machine it runs,
-    from its guest list or an import's ``host`` column; ``evidence`` says which)."""
+    from its guest list or an import's ``host`` column; ``evidence`` says which), ``connects``
+    (a switch -> an endpoint on one of its edge ports; ``evidence`` names the port and VLAN)."""
 
     __tablename__ = "cw_asset_link"
     __table_args__ = (
@@ -101,6 +103,39 @@ class AssetLink(SQLModel, table=True):
     evidence: str = Field(default="", max_length=255)
     first_seen: datetime
     last_seen: datetime
+
+
+class EndpointPort(SQLModel, table=True):
+    """Where an endpoint (``asset_id``) was seen: a MAC learnt on an edge port of a switch
+    (``switch_asset_id``), with its VLAN and the address an ARP/ND table gave it; one row per
+    switch, port and VLAN, kept as history (``last_seen`` says when it was there last)."""
+
+    __tablename__ = "cw_endpoint_port"
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    switch_asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    mac: str = Field(max_length=32, index=True)
+    port: str = Field(max_length=255)
+    if_index: int | None = None
+    vlan: int | None = None
+    address: str | None = Field(default=None, max_length=64)
+    first_seen: datetime
+    last_seen: datetime
+
+
+class ArpRow(SQLModel, table=True):
+    """One ARP (IPv4) or neighbour (IPv6) entry of a router or layer-3 switch (``asset_id``):
+    which MAC holds which address, for the endpoints that switches see."""
+
+    __tablename__ = "cw_arp"
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="cw_asset.id", index=True)
+    source: str = Field(max_length=16)
+    mac: str = Field(max_length=32, index=True)
+    address: str = Field(max_length=64)
+    family: str = Field(default="ipv4", max_length=8)
+    if_name: str | None = Field(default=None, max_length=255)
+    static: bool = False
 
 
 class AssetHistory(SQLModel, table=True):
@@ -399,3 +434,47 @@ class PollLease(SQLModel, table=True):
     last_status: str | None = Field(default=None, max_length=16)  # ok | failed | recovered
     last_agent: str | None = Field(default=None, max_length=128)
     configured_at: datetime
+
+
+class UsageSample(SQLModel, table=True):
+    """A raw utilisation sample, kept only until its hour is rolled up: the rows of the hour
+    being filled and nothing older (the newest also gives the next sample its network rate and
+    the current figures on /metrics). Counters wider than a signed 64-bit column are dropped."""
+
+    __tablename__ = "cw_usage_sample"
+    __table_args__ = (Index("ix_usage_sample_asset_at", "asset_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="cw_asset.id")
+    at: datetime
+    source: str = Field(max_length=16)
+    cpu_pct: float | None = None
+    mem_pct: float | None = None
+    disk_pct: float | None = None
+    net_in_bps: float | None = None
+    net_out_bps: float | None = None
+    net_in_octets: int | None = Field(default=None, sa_column=Column(BigInteger))
+    net_out_octets: int | None = Field(default=None, sa_column=Column(BigInteger))
+    counter_bits: int = 64
+    interfaces: int = 0
+    cpu_busy_ticks: int | None = Field(default=None, sa_column=Column(BigInteger))
+    cpu_total_ticks: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+class UsageRollup(SQLModel, table=True):
+    """Utilisation of one metric of an asset over an hour or a day (``period``): how many
+    samples, their p50, p95 and max (planner.usage says how a day is rolled up from hours)."""
+
+    __tablename__ = "cw_usage_rollup"
+    __table_args__ = (
+        UniqueConstraint("asset_id", "metric", "period", "start", name="uq_usage_rollup"),
+        Index("ix_usage_rollup_period_start", "period", "start"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="cw_asset.id")
+    metric: str = Field(max_length=16)  # cpu_pct | mem_pct | disk_pct | net_in_bps | net_out_bps
+    period: str = Field(max_length=8)  # hour | day
+    start: datetime
+    count: int
+    p50: float
+    p95: float
+    max: float

@@ -10,6 +10,7 @@ Sample exposition::
     cloudward_poll_duration_seconds_bucket{le="0.5",protocol="snmp"} 12.0
     cloudward_poll_errors_total{kind="timeout",protocol="snmp"} 2.0
     cloudward_wave_assets{wave="1"} 8.0
+    cloudward_asset_cpu_utilisation_ratio{asset="app01",site="town-hall"} 0.42
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ ERROR_KINDS = (
 )
 SUPPORT_STATUSES = ("supported", "extended", "eol", "unknown")
 TOP_N = 20
+USAGE_SERIES = 5000  # per-asset utilisation series: bounded like the other per-asset ones
 DAY = 86400.0
 EOS_BUCKETS = tuple(d * DAY for d in (-365.0, 0.0, 90.0, 180.0, 365.0, 730.0))
 DEBT_BUCKETS = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0)
@@ -156,6 +158,17 @@ class WavePoint:
 
 
 @dataclass(frozen=True)
+class UsagePoint:
+    """The newest utilisation sample of an asset (the current figures, not the history)."""
+
+    asset: str
+    site: str
+    cpu_pct: float | None
+    mem_pct: float | None
+    at_ts: float
+
+
+@dataclass(frozen=True)
 class EstateSnapshot:
     assets: Sequence[AssetPoint] = ()
     waves: Sequence[WavePoint] = ()
@@ -165,6 +178,7 @@ class EstateSnapshot:
     refreshed_ts: float | None = None
     history_rows: int = 0
     extra: dict[str, float] = field(default_factory=dict)
+    usage: Sequence[UsagePoint] = ()
 
 
 def _hist(
@@ -316,11 +330,39 @@ class EstateCollector(Collector):
                 "Time the last plan took.",
                 value=snap.plan_seconds,
             )
+        yield from _usage(snap.usage)
         yield GaugeMetricFamily(
             "cloudward_store_history_rows",
             "Rows of per-asset change history kept.",
             value=float(snap.history_rows),
         )
+
+
+def _usage(points: Sequence[UsagePoint]) -> Iterator[Metric]:
+    """The newest sample per sampled asset (at most ``USAGE_SERIES`` assets, by name)."""
+    labels = ["asset", "site"]
+    cpu = GaugeMetricFamily(
+        "cloudward_asset_cpu_utilisation_ratio",
+        "CPU busy (0-1) in the newest utilisation sample of each asset.",
+        labels=labels,
+    )
+    mem = GaugeMetricFamily(
+        "cloudward_asset_memory_utilisation_ratio",
+        "Memory in use (0-1) in the newest utilisation sample of each asset.",
+        labels=labels,
+    )
+    at = GaugeMetricFamily(
+        "cloudward_asset_sample_timestamp_seconds",
+        "Unix time of the newest utilisation sample of each asset.",
+        labels=labels,
+    )
+    for p in sorted(points, key=lambda p: (p.asset, p.site))[:USAGE_SERIES]:
+        if p.cpu_pct is not None:
+            cpu.add_metric([p.asset, p.site], p.cpu_pct / 100.0)
+        if p.mem_pct is not None:
+            mem.add_metric([p.asset, p.site], p.mem_pct / 100.0)
+        at.add_metric([p.asset, p.site], p.at_ts)
+    yield from (cpu, mem, at)
 
 
 def new_registry() -> tuple[CollectorRegistry, CollectorMetrics, EstateCollector]:

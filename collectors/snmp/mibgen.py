@@ -17,6 +17,7 @@ product; else the object name without the vendor's naming prefix.
 Run from a checkout::
 
     python -m collectors.snmp.mibgen MIB_FOLDER [--spec config/snmp/products/sources.yaml]
+        [--table cisco ...]
 
 Only the standard library and PyYAML; the parser reads what product-registration MIBs use and
 skips everything else.
@@ -264,14 +265,23 @@ def readable_model(name: str, description: str | None, prefix: str = "") -> str:
         for size in (1, 2, 3):
             for i in range(len(tokens) - size + 1):
                 run = " ".join(tokens[i : i + size])
-                # a product number (digits or dashes) or a product name ("Panorama")
+                # a product number (digits or dashes) or a product name ("Panorama"); digits
+                # alone ("1407" of cisco1407) say less than the name, as in rule 3
                 named = first_digit or "-" in run or re.fullmatch(r"[A-Z][a-z]{4,}", run)
-                if named and _norm(run) == target:
+                if named and _norm(run) == target and re.search(r"[A-Za-z]", run):
                     return run
     if first_digit is not None and len(_norm(stem[first_digit.start() :])) >= 3:
         tail = _norm(stem[first_digit.start() :])
+        # a name that leads with a product code ("CE" of ciscoCE507AV) wants it kept: "507-AV"
+        # drops it; a family word ("cat" of cat4840gL3) may go
+        coded = stem[: first_digit.start()][:1].isupper()
         found: list[str] = [
-            t for t in tokens if "-" in t and re.search(r"[A-Za-z]", t) and _norm(t).endswith(tail)
+            t
+            for t in tokens
+            if "-" in t
+            and re.search(r"[A-Za-z]", t)
+            and _norm(t).endswith(tail)
+            and (len(_norm(t)) > len(tail) or not coded)
         ]
         if found:
             return max(found, key=len)
@@ -381,19 +391,30 @@ def write_table(
     return len(rows)
 
 
-def generate(mib_folder: Path, spec_path: Path, out: Path) -> dict[str, int]:
-    """Write every table ``spec_path`` lists; returns products written per table."""
+def generate(
+    mib_folder: Path, spec_path: Path, out: Path, only: Sequence[str] = ()
+) -> dict[str, int]:
+    """Write the tables ``spec_path`` lists (those named in ``only``, when given); returns
+    products written per table. Nothing is written unless every chosen table's module is in
+    the folder."""
     spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
     tables = spec.get("tables") if isinstance(spec, dict) else None
     if not isinstance(tables, dict):
         raise MibError(f"{spec_path}: expected `tables: {{name: {{vendor, module, roots}}}}`")
+    unknown = [name for name in only if name not in tables]
+    if unknown:
+        raise MibError(f"{spec_path}: no table {', '.join(unknown)} (has {', '.join(tables)})")
+    chosen = {name: entry for name, entry in tables.items() if not only or name in only}
     modules = load_folder(mib_folder)
+    for table, entry in chosen.items():
+        if str(entry["module"]) not in modules:
+            raise MibError(
+                f"{spec_path}: table {table}: MIB module {entry['module']} not in {mib_folder}"
+            )
     oids = resolve(modules)
     written: dict[str, int] = {}
-    for table, entry in tables.items():
+    for table, entry in chosen.items():
         module = str(entry["module"])
-        if module not in modules:
-            raise MibError(f"{spec_path}: table {table}: MIB module {module} not in {mib_folder}")
         rows = product_table(
             modules,
             oids,
@@ -415,9 +436,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     here = Path(__file__).resolve().parents[2] / "config" / "snmp" / "products"
     parser.add_argument("--spec", type=Path, default=here / "sources.yaml")
     parser.add_argument("--out", type=Path, default=here)
+    parser.add_argument(
+        "--table",
+        action="append",
+        default=[],
+        help="regenerate only this table (repeatable); default: every table in the spec",
+    )
     args = parser.parse_args(argv)
     try:
-        written = generate(args.mibs, args.spec, args.out)
+        written = generate(args.mibs, args.spec, args.out, args.table)
     except (MibError, OSError, KeyError) as exc:
         print(f"mibgen: {exc}", file=sys.stderr)
         return 1

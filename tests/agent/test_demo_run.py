@@ -5,6 +5,7 @@ it (the daemon and the simulated devices), as does closing the terminal (SIGHUP)
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -140,8 +141,12 @@ def test_make_demo_installs_only_what_the_demo_needs(tmp_path: Path) -> None:
 
     def dry_run(*args: str) -> str:
         done = subprocess.run(
-            [make, "-n", "-B", "demo", f"VENV={venv}", *args],
+            [make, "-n", "-B", "--no-print-directory", "demo", f"VENV={venv}", *args],
             cwd=root,
+            # run from `make test`, make would otherwise pass its own flags and level down
+            env={
+                k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+            },
             capture_output=True,
             text=True,
             check=True,

@@ -84,8 +84,12 @@ def test_cisco_ios_xe_release_train(rules: IdentifyRules) -> None:
 
 
 def test_cisco_without_entity_mib_names_the_platform(rules: IdentifyRules) -> None:
+    """No ENTITY-MIB: the sysObjectID names the product as CISCO-PRODUCTS-MIB registers it
+    (its description gives no product number, so the object name stands); with an OID the
+    table does not hold, the platform in sysDescr."""
     descr = "Cisco IOS Software, C3560 Software (C3560-IPSERVICESK9-M), Version 15.0(2)SE11, R"
-    assert identify(system(descr, "1.3.6.1.4.1.9.1.615"), rules).model == "Catalyst 3560"
+    assert identify(system(descr, "1.3.6.1.4.1.9.1.615"), rules).model == "catalyst3560G24TS"
+    assert identify(system(descr, "1.3.6.1.4.1.9.1.99999"), rules).model == "Catalyst 3560"
 
 
 # --- Windows ------------------------------------------------------------------------------------
@@ -364,13 +368,13 @@ FAMILIES = [
     (
         "Cisco Adaptive Security Appliance Version 9.8(4)32",
         "1.3.6.1.4.1.9.1.2313",
-        ("Cisco", "firewall", "ASA", "9.8(4)32", None),
+        ("Cisco", "firewall", "ASA", "9.8(4)32", "Fpr4110SM12"),  # CISCO-PRODUCTS-MIB
     ),
     (
         "Cisco IOS Software [Bengaluru], ISR Software (X86_64_LINUX_IOSD-UNIVERSALK9-M), Version "
         "17.6.5, RELEASE SOFTWARE (fc2)",
         "1.3.6.1.4.1.9.1.2068",
-        ("Cisco", "router", "IOS-XE", "17.6.5", "ISR"),
+        ("Cisco", "router", "IOS-XE", "17.6.5", "ISR 4331"),  # CISCO-PRODUCTS-MIB
     ),
     (
         "HP J9729A 2920-48G-POE+ Switch, revision WB.16.10.0016, ROM WB.16.03 (/ws/swbuildm)",

@@ -100,6 +100,13 @@ def test_names_resolve_through_imports_and_unknown_imports_are_named() -> None:
         ("ciscoASR92024SZM", "ASR920 Series - 24GE and 4-10GE", "ASR92024SZM"),
         ("cisco3000", None, "cisco3000"),
         ("acmeOld", "an old box", "acmeOld"),
+        # digits alone say less than the name, even when the description spells them
+        ("cisco1407", "Cisco 1400 series router, with 1407 chipset", "cisco1407"),
+        # a product code leading the name stays: "507-AV" would drop the "CE"
+        ("ciscoCE507AV", "Cisco Content Engine Model 507-AV", "CE507AV"),
+        # a family word leading the name may go
+        ("cat4840gL3", "Catalyst 4840G-L3 (WS-C4840G) Layer 3 Switching", "4840G-L3"),
+        ("ciscoRpmXf", "Chassis for RPM-XF router module", "RPM-XF"),
     ],
 )
 def test_readable_model(name: str, description: str | None, model: str) -> None:
@@ -138,6 +145,28 @@ def test_generator_writes_a_table_naming_its_source(folder: Path) -> None:
         "1.3.6.1.4.1.99999.1.4": ["acmeOld", "acmeOld"],
         "1.3.6.1.4.1.99999.1.5.7": ["acmeDeep", "acmeDeep"],
     }  # acmeSwitches groups products: a family, not a product; acmeFans excluded
+
+
+def test_generator_regenerates_only_the_tables_asked_for(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = folder / "sources.yaml"
+    spec.write_text(
+        "tables:\n"
+        "  acme: {vendor: Acme, module: ACME-PRODUCTS-MIB, roots: [acmeProducts]}\n"
+        "  other: {vendor: Other, module: OTHER-PRODUCTS-MIB, roots: [otherProducts]}\n"
+    )
+    args = [str(folder / "mibs"), "--spec", str(spec), "--out", str(folder)]
+    # every table: the other vendor's MIB is not in the folder, and nothing is written
+    assert mibgen.main(args) == 1
+    assert "OTHER-PRODUCTS-MIB not in" in capsys.readouterr().err
+    assert not (folder / "acme.yaml").exists()
+    assert mibgen.main([*args, "--table", "acme"]) == 0
+    assert "acme: 6 products" in capsys.readouterr().out
+    assert not (folder / "other.yaml").exists()
+    assert len(yaml.safe_load((folder / "acme.yaml").read_text())["products"]) == 6
+    assert mibgen.main([*args, "--table", "nope"]) == 1
+    assert "no table nope" in capsys.readouterr().err
 
 
 def test_generator_names_a_missing_module(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -29,7 +29,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -46,6 +46,7 @@ from agent.store import Store, utcnow
 log = logging.getLogger(__name__)
 
 MAX_IDLE = 5.0  # look for due targets at least this often (new rows, changed schedules)
+FINISH_WAIT = 10.0  # at shutdown, how long the hand-back writes may still take
 WAKE_JITTER = 0.25  # agents waiting for the same due time wake in random order: fair shares
 
 PollFn = Callable[[PollJob], Awaitable[bool]]
@@ -129,6 +130,7 @@ class LeaseCollector:
         self.known: set[str] = set()  # targets that have answered (no discovery back-off)
         self._slots: dict[str, Slot] = {}  # owner: the schedule as last read or written
         self._busy: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # until done, its release write included
         self._claimed_at: dict[str, datetime] = {}
         self._local: set[str] = set()  # owner: polling from memory (no lease in the database)
         self._unreleased: dict[str, Unreleased] = {}
@@ -136,10 +138,13 @@ class LeaseCollector:
         self._wake = asyncio.Event()
         self._db_down_logged = False
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lease")
+        self._statements: set[Future[Any]] = set()
 
     async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        statement = self._executor.submit(functools.partial(fn, *args, **kwargs))
+        self._statements.add(statement)
+        statement.add_done_callback(self._statements.discard)
+        return await asyncio.wrap_future(statement)
 
     # --- what the daemon calls ---------------------------------------------------------------
     def set_jobs(
@@ -186,7 +191,8 @@ class LeaseCollector:
 
     @property
     def in_flight(self) -> set[asyncio.Task[None]]:
-        return set(self._busy.values())
+        """Polls not yet finished, counting the write that hands each target back."""
+        return {t for t in self._tasks if not t.done()}
 
     @property
     def held(self) -> set[str]:
@@ -231,6 +237,8 @@ class LeaseCollector:
 
     async def finish(self) -> None:
         """After shutdown: write what waits and hand back every lease still in hand."""
+        if self.in_flight:  # releases still being written: let them end before the executor
+            await asyncio.wait(self.in_flight, timeout=FINISH_WAIT)
         if self._flush is not None and self._pending():
             try:
                 await self._flush()
@@ -239,7 +247,10 @@ class LeaseCollector:
         if not self._pending():
             await self._release_waiting()
         self._set_gauge()
-        self._executor.shutdown(wait=False)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        running = [asyncio.wrap_future(f) for f in self._statements if not f.done()]
+        if running:  # a statement still running (a stalled database) is left to its timeout
+            await asyncio.wait(running, timeout=FINISH_WAIT)
 
     # --- one round ---------------------------------------------------------------------------
     async def _round(self) -> float:
@@ -345,6 +356,8 @@ class LeaseCollector:
         self._claimed_at[job.key] = utcnow()
         task = asyncio.get_running_loop().create_task(self._poll_and_release(job))
         self._busy[claim.target] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _poll_and_release(self, job: PollJob) -> None:
         key = job.key

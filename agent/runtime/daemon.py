@@ -186,17 +186,23 @@ class Daemon:
                 await asyncio.to_thread(warm_plan_views, self.api_state, self.store)
 
     async def prune(self) -> None:
-        """Apply the retention settings (history, poll runs, events)."""
+        """Apply the retention settings (history, poll runs, events) and mark gone the
+        endpoints no switch has seen for ``discovery.endpoint_max_age_days``, whichever switch
+        saw them last (one no longer polled included)."""
         assert self.store is not None
+        days = self.settings.discovery.endpoint_max_age_days
         try:
             removed = await asyncio.to_thread(
                 self.store.prune,
                 history_days=self.settings.history_retention_days,
                 poll_run_days=self.settings.poll_run_retention_days,
             )
+            gone = await asyncio.to_thread(self.store.age_endpoints, days)
         except StoreError as exc:
             log.warning("retention clean-up postponed: %s", exc)
             return
+        if gone:
+            log.info("%d endpoints not seen for %d days marked gone", len(gone), days)
         if any(removed.values()):
             log.info("retention: removed %s", ", ".join(f"{v} {k}" for k, v in removed.items()))
 

@@ -168,6 +168,24 @@ def test_aging_after_one_switch_leaves_endpoints_of_another_switch_alone(store: 
     assert endpoints(store)[PC2].status == "gone"
 
 
+def test_the_daemons_retention_job_ages_endpoints_of_a_switch_no_longer_polled(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    from agent.runtime.daemon import Daemon
+
+    now = datetime.now(UTC)
+    store.save_facts(switch((PC1, "ge1", 1)), now=now - 40 * DAY, endpoint_max_age_days=30)
+    store.save_facts(switch((PC2, "ge2", 1), name="acc8", n=8), now=now - 2 * DAY)
+    daemon = Daemon(parse_settings({"discovery": {"endpoint_max_age_days": 30}}))
+    daemon.store = store
+    with caplog.at_level("INFO", logger="agent.runtime.daemon"):
+        asyncio.run(daemon.prune())  # acc9 is never polled again: its endpoint still ages
+    assert {n: a.status for n, a in endpoints(store).items()} == {PC1: "gone", PC2: "active"}
+    assert "1 endpoints not seen for 30 days marked gone" in caplog.text
+    [gone] = events(store, "endpoint_gone")
+    assert gone.asset_id == endpoints(store)[PC1].id and gone.target == "acc9"
+
+
 def test_a_polled_box_merges_with_its_endpoint_and_a_sighting_finds_a_polled_box(
     store: Store,
 ) -> None:

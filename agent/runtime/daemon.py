@@ -374,9 +374,15 @@ class Daemon:
             new = new.model_copy(update={"database": self.settings.database})
         if (new.agent.name or self.agent_name) != self.agent_name:
             log.warning("SIGHUP: agent.name changes need a restart; still %s", self.agent_name)
+        old_sampling = self.settings.sampling.interval
         self.settings = new
         assert self.poller is not None
         self.poller.settings = new
+        changed = new.sampling.interval != old_sampling
+        if self.periodic is not None and self.role.polls and changed:  # 0: sampling off
+            self.periodic.remove("sample")
+            self.periodic.add(self.sample, new.sampling.interval, "sample")
+            log.info("SIGHUP: sampling every %gs (was %gs)", new.sampling.interval, old_sampling)
         jobs = self._jobs()
         try:
             await self._upsert_schedule(jobs)

@@ -74,6 +74,11 @@ class PeriodicJobs:
             misfire_grace_time=None,
         )
 
+    def remove(self, name: str) -> None:
+        """Stop running the job ``name`` (a run in flight finishes); nothing when not added."""
+        if self._scheduler.get_job(name) is not None:
+            self._scheduler.remove_job(name)
+
     async def _run(self, fn: Callable[[], Awaitable[None]], name: str) -> None:
         """Run one periodic job. Tracked so that a stop waits for it; cut off at the end of a
         stop, it says so instead of reporting a failure."""

@@ -136,6 +136,16 @@ def test_daemon_metrics_api_and_clean_stop(daemon: Any, tmp_path: Path, snmpd: A
     proc.send_signal(signal.SIGHUP)
     time.sleep(1.5)
     assert proc.poll() is None and get(base + "/healthz")[0] == 200
+    # SIGHUP with a new sampling interval: the sample job runs at the new one from now.
+    doc = yaml.safe_load(good)
+    doc["sampling"] = {"interval": "10m"}
+    cfg.write_text(yaml.safe_dump(doc))
+    proc.send_signal(signal.SIGHUP)
+    wait_for(
+        lambda: "SIGHUP: sampling every 600s (was 300s)" in (tmp_path / "daemon.log").read_text(),
+        30,
+        "the new sampling interval taken at SIGHUP",
+    )
     cfg.write_text(good)
 
     proc.send_signal(signal.SIGTERM)

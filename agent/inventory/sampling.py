@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,7 +40,7 @@ class SampleRound:
 
     stored: list[int] = field(default_factory=list)  # asset ids
     failed: list[str] = field(default_factory=list)  # target keys
-    skipped: int = 0  # served targets without a good newest inventory, or a second protocol
+    skipped: int = 0  # no good newest inventory, a second protocol, or a network OS over SSH
 
 
 def inventoried(store: Store, jobs: Sequence[PollJob]) -> list[tuple[PollJob, int]]:
@@ -60,6 +61,31 @@ def inventoried(store: Store, jobs: Sequence[PollJob]) -> list[tuple[PollJob, in
         if run.status == "ok" and run.asset_id is not None and run.asset_id not in by_asset:
             by_asset[run.asset_id] = keys[run.target]
     return sorted(((j, a) for a, j in by_asset.items()), key=lambda x: x[0].key)
+
+
+# OS names the SSH collector gives network devices (collectors/ssh/cisco.py): no sample command.
+_NETWORK_OS = re.compile(r"(?i)^(?:ios|nx-os|asa|junos|eos)\b")
+
+
+def ssh_sample_platform(os_name: str | None) -> str | None:
+    """The allow-list platform whose ``sample`` command suits a box with this stored OS name:
+    ``windows``, ``linux`` (any other server OS) or None (a network OS: not sampled over SSH)."""
+    if os_name and os_name.strip().lower().startswith("windows"):
+        return "windows"
+    if os_name and _NETWORK_OS.match(os_name.strip()):
+        return None
+    return "linux"
+
+
+def os_names(store: Store, asset_ids: Sequence[int]) -> dict[int, str | None]:
+    """The stored OS name of each asset."""
+    if not asset_ids:
+        return {}
+    with store.session() as s:
+        rows = s.exec(
+            select(m.Asset.id, m.Asset.os_name).where(col(m.Asset.id).in_(list(asset_ids)))
+        ).all()
+    return {int(i): name for i, name in rows if i is not None}
 
 
 class Sampler:
@@ -84,8 +110,9 @@ class Sampler:
             order.insert(0, known)
         return order
 
-    async def sample(self, job: PollJob) -> Sample:
-        """One sample of ``job``'s target; raises the last CollectorError or SecretError."""
+    async def sample(self, job: PollJob, platform: str = "linux") -> Sample:
+        """One sample of ``job``'s target (``platform``: the SSH allow-list platform); raises
+        the last CollectorError or SecretError."""
         last: Exception | None = None
         for name in self._ordered(job):
             try:
@@ -94,7 +121,7 @@ class Sampler:
                     target = SnmpTarget(endpoint, snmp_auth(self.settings, name), name=job.key)
                     found = await collect_snmp_sample(self.client, target)
                 else:
-                    found = await asyncio.to_thread(self._ssh, job, name)
+                    found = await asyncio.to_thread(self._ssh, job, name, platform)
             except (CollectorError, SecretError) as exc:
                 last = exc
                 continue
@@ -102,13 +129,14 @@ class Sampler:
             return found
         raise last or CollectorError(f"{job.key}: no credential to sample with")
 
-    def _ssh(self, job: PollJob, name: str) -> Sample:
+    def _ssh(self, job: PollJob, name: str, platform: str) -> Sample:
         d = self.settings.defaults.ssh
         ref = ssh_credentials(self.settings, name)
         target = SshTarget(
             job.host,
             port=job.port,
             username=ref.user,
+            platform=platform,
             known_hosts=d.known_hosts,
             tofu=False,  # a sample never trusts a new host key: the inventory does that
             connect_timeout=d.connect_timeout,
@@ -123,6 +151,10 @@ class Sampler:
         """Sample every inventoried job once (bounded per protocol) and store the samples."""
         out = SampleRound()
         chosen = await asyncio.to_thread(inventoried, self.store, jobs)
+        ssh_ids = [a for j, a in chosen if j.protocol == "ssh"]
+        names = await asyncio.to_thread(os_names, self.store, ssh_ids) if ssh_ids else {}
+        platforms = {a: ssh_sample_platform(names.get(a)) for a in ssh_ids}
+        chosen = [(j, a) for j, a in chosen if j.protocol != "ssh" or platforms[a] is not None]
         out.skipped = len(jobs) - len(chosen)
         d = self.settings.defaults
         limits = {
@@ -134,7 +166,7 @@ class Sampler:
         async def one(job: PollJob, asset_id: int) -> None:
             async with limits[job.protocol]:
                 try:
-                    sample = await self.sample(job)
+                    sample = await self.sample(job, platforms.get(asset_id) or "linux")
                 except (CollectorError, SecretError) as exc:
                     log.debug("sample of %s failed: %s", job.key, exc)
                     out.failed.append(job.key)

@@ -1,5 +1,6 @@
-"""The light utilisation poll of a Linux host over SSH: only the allow-list's ``sample`` command
-(/proc/stat twice, /proc/meminfo, /proc/net/dev, df), parsed into a :class:`Sample`."""
+"""The light utilisation poll over SSH: only the platform allow-list's ``sample`` command (Linux:
+/proc/stat twice, /proc/meminfo, /proc/net/dev, df; Windows: CIM processor load, memory, fixed
+disks, interface counters), parsed into a :class:`Sample`."""
 
 from __future__ import annotations
 
@@ -14,20 +15,30 @@ from collectors.ssh.linux import cpu_pct, first_float, parse_meminfo
 from collectors.ssh.linux_inventory import parse_df
 from collectors.ssh.output import split_sections
 from collectors.ssh.rules import load_identity_rules
+from collectors.ssh.windows import sample_from_windows
 
 
 def collect_ssh_sample(target: SshTarget, creds: SshCredentials) -> Sample:
-    """The light utilisation poll of a Linux host: only the allow-list's ``sample`` command
-    (/proc/stat twice, /proc/meminfo, /proc/net/dev, df). Raises a CollectorError on failure."""
-    command = load_allow_list().platform("linux").command("sample")
+    """The light utilisation poll of a Linux host (``target.platform`` linux or unset: /proc/stat
+    twice, /proc/meminfo, /proc/net/dev, df) or a Windows host (``windows``: CIM processor load,
+    memory, fixed disks and interface counters): only the platform's allow-listed ``sample``
+    command. Raises a CollectorError on failure."""
+    family = target.platform or "linux"
+    command = load_allow_list().platform(family).command("sample")
     with SshSession(target, creds) as session:
         out = session.run_exec([command], target.command_timeout)[command.name]
     if out.refused or not out.text.strip():
         raise ProtocolError(
             f"{target.label}: the sample command gave no output (exit {out.exit_status}); "
-            "check that the account may read /proc",
+            + (
+                "check that the account may run PowerShell and read CIM"
+                if family == "windows"
+                else "check that the account may read /proc"
+            ),
             target=target.label,
         )
+    if family == "windows":
+        return sample_from_windows(out.text, target.label)
     sections = split_sections(out.text)
     disks = [
         s

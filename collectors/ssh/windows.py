@@ -24,6 +24,7 @@ from collectors.facts import (
     Storage,
     Utilisation,
 )
+from collectors.sample import Sample, percent
 from collectors.ssh.guests import hyperv_guests
 from collectors.ssh.output import RawOutput
 from collectors.ssh.rules import IdentityRules, load_identity_rules
@@ -273,3 +274,43 @@ def _sockets(value: Any) -> tuple[list[Listening], list[Connection]]:
                 Listening("udp", local, port, _str(row.get("Process")), _int(row.get("Pid")))
             )
     return listening, connections
+
+
+# Per-interface performance counters that are not a network interface's own traffic.
+_VIRTUAL_IF = re.compile(r"(?i)isatap|teredo|loopback|6to4|pseudo-interface")
+
+
+def sample_from_windows(text: str, target: str) -> Sample:
+    """The Windows allow-list's ``sample`` answer -> a :class:`Sample`: the processors'
+    LoadPercentage (mean), physical memory in use, fixed disks' space in use, and the 64-bit
+    BytesReceived/SentPersec raw counters (cumulative octets) summed over the interfaces."""
+    try:
+        data = load_json(text)
+    except ValueError as exc:
+        raise ProtocolError(
+            f"{target}: Windows sample query did not return JSON ({exc}); is PowerShell "
+            "available to this account?",
+            target=target,
+        ) from exc
+    if not isinstance(data, dict):
+        raise ProtocolError(f"{target}: Windows sample query returned no object", target=target)
+    loads = [n for n in (_int(v) for v in _values(data.get("Load"))) if n is not None]
+    total_kb = _int(data.get("TotalVisibleMemoryKB"))
+    free_kb = _int(data.get("FreePhysicalMemoryKB"))
+    sizes = [(_int(d.get("Size")), _int(d.get("Free"))) for d in _list(data.get("Disks"))]
+    disks = [(size, free) for size, free in sizes if size and free is not None and free <= size]
+    nets = [n for n in _list(data.get("Net")) if not _VIRTUAL_IF.search(_str(n.get("Name")) or "")]
+    rx = [_int(n.get("In")) for n in nets]
+    tx = [_int(n.get("Out")) for n in nets]
+    whole = bool(nets) and None not in rx and None not in tx
+    return Sample(
+        cpu_pct=percent(sum(loads) / len(loads), 100) if loads else None,
+        mem_pct=percent(total_kb - free_kb, total_kb)
+        if total_kb and free_kb is not None and free_kb <= total_kb
+        else None,
+        disk_pct=percent(sum(s - f for s, f in disks), sum(s for s, _ in disks)) if disks else None,
+        net_in_octets=sum(x or 0 for x in rx) if whole else None,
+        net_out_octets=sum(x or 0 for x in tx) if whole else None,
+        counter_bits=64,
+        interfaces=len(nets),
+    )

@@ -13,7 +13,7 @@ from prometheus_client import generate_latest
 
 from agent.configuration.config_file import parse_settings
 from agent.inventory.polling import Poller
-from agent.inventory.sampling import Sampler
+from agent.inventory.sampling import Sampler, ssh_sample_platform
 from agent.inventory.targets import expand_targets
 from agent.runtime.daemon import build_snapshot
 from agent.store import Store
@@ -79,3 +79,19 @@ def test_sampling_round_stores_rollups_of_inventoried_targets(
         assert "cloudward_asset_sample_timestamp_seconds{" in text
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("os_name", "platform"),
+    [
+        ("Windows", "windows"),
+        ("Ubuntu", "linux"),
+        ("Debian GNU/Linux", "linux"),
+        (None, "linux"),
+        ("IOS", None),
+        ("IOS-XE", None),
+        ("NX-OS", None),
+    ],
+)
+def test_ssh_sample_platform_follows_the_stored_os(os_name: str | None, platform: str) -> None:
+    assert ssh_sample_platform(os_name) == platform

@@ -15,7 +15,7 @@ from collectors.facts import Facts
 from collectors.ssh.linux import parse_linux
 from collectors.ssh.output import CommandOutput, decode
 from collectors.ssh.sockets import parse_proc_net, parse_ss
-from collectors.ssh.windows import parse_windows
+from collectors.ssh.windows import parse_windows, sample_from_windows
 from tests.collectors.ssh.recorded import DATA, load_raw
 from tests.collectors.ssh.test_cisco_parse import DEVICES, parse_device, recorded_raw
 from tests.collectors.ssh.test_linux_parse import HOSTS
@@ -178,6 +178,10 @@ system_keys = st.sampled_from(
         "Load",
         "Size",
         "Free",
+        "Net",
+        "In",
+        "Out",
+        "Name",
     ]
 )
 windows_objects = st.recursive(
@@ -203,3 +207,16 @@ def test_windows_garbage(raw: dict[str, str]) -> None:
 def test_socket_tables_with_garbage(text: str, proto: str, big_endian: bool) -> None:
     parse_ss(text, proto)
     parse_proc_net(text, proto, big_endian=big_endian)
+
+
+@FUZZ
+@given(st.one_of(windows_objects.map(json.dumps), json_values.map(json.dumps), noise))
+def test_windows_sample_garbage(text: str) -> None:
+    try:
+        got = sample_from_windows(text, "t")
+    except CollectorError:
+        return
+    for pct in (got.cpu_pct, got.mem_pct, got.disk_pct):
+        assert pct is None or 0 <= pct <= 100
+    for octets in (got.net_in_octets, got.net_out_octets):
+        assert octets is None or octets >= 0

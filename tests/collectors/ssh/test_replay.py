@@ -15,7 +15,8 @@ from collectors.errors import AuthError, CollectTimeout, HostKeyError
 from collectors.facts import Facts
 from collectors.ssh import SshCredentials, SshTarget, collect_many, collect_ssh
 from collectors.ssh.commands import load_allow_list
-from collectors.ssh.windows import parse_windows
+from collectors.ssh.sampler import collect_ssh_sample
+from collectors.ssh.windows import parse_windows, sample_from_windows
 from tests.collectors.ssh.recorded import DATA, load_raw
 from tests.collectors.ssh.test_cisco_parse import DEVICES, parse_device
 from tests.sshreplay import ReplayServer
@@ -150,3 +151,26 @@ def test_windows_over_openssh(tmp_path: Path) -> None:
         expected.to_dict() | {"evidence": {}}
     )
     assert [c for _, c in server.received] == [c.run for c in plat.commands]
+
+
+def test_windows_sample_over_openssh(tmp_path: Path) -> None:
+    """The light poll of a Windows host sends only the allow-list's PowerShell ``sample``."""
+    plat = load_allow_list().platform("windows")
+    folder = DATA / "windows" / "win2019-hyperv"
+    answers = {c.run: (folder / f"{c.name}.txt").read_text() for c in plat.commands}
+    server = ReplayServer(folder, banner="SSH-2.0-OpenSSH_for_Windows_8.1", answers=answers)
+    with server:
+        known = tmp_path / "known_hosts"
+        known.write_text(server.known_hosts_line())
+        key = server.write_client_key(tmp_path / "id_ecdsa")
+        target = SshTarget(
+            server.address,
+            port=server.port,
+            username="admin",
+            known_hosts=known,
+            platform="windows",
+        )
+        got = collect_ssh_sample(target, SshCredentials(key_file=key))
+    assert [c for _, c in server.received] == [plat.command("sample").run]
+    assert got == sample_from_windows((folder / "sample.txt").read_text(), target.label)
+    assert got.cpu_pct == 29.0 and got.interfaces == 2

@@ -7,7 +7,7 @@ import pytest
 from collectors.errors import ProtocolError
 from collectors.facts import Connection, Facts, Listening
 from collectors.ssh.output import CommandOutput
-from collectors.ssh.windows import parse_windows
+from collectors.ssh.windows import parse_windows, sample_from_windows
 from tests.collectors.ssh.recorded import DATA, check_golden, load_raw
 
 HOSTS = sorted(p.name for p in (DATA / "windows").iterdir())
@@ -73,3 +73,46 @@ def test_unreadable_optional_answer_is_a_warning() -> None:
     raw["software"] = CommandOutput("{broken")
     f = parse_windows(raw, target="t")
     assert f.software == () and any(w.startswith("software:") for w in f.warnings)
+
+
+def test_sample_from_the_recorded_sample_answer() -> None:
+    text = (DATA / "windows" / "win2019-hyperv" / "sample.txt").read_text()
+    got = sample_from_windows(text, "ssh://admin@win2019-hyperv:22")
+    assert got.cpu_pct == 29.0  # the two processors' LoadPercentage, 31 and 27
+    assert got.mem_pct == round(100 * (402436096 - 100213344) / 402436096, 1)
+    size, free = 479554957312 + 3840601280512, 301237489664 + 1210223951872
+    assert got.disk_pct == round(100 * (size - free) / size, 1)
+    # the two adapters' raw 64-bit octet counters; the isatap pseudo-interface is left out
+    assert (got.net_in_octets, got.net_out_octets) == (
+        918273645512 + 88172635241,
+        401928374651 + 77162534122,
+    )
+    assert got.interfaces == 2 and got.counter_bits == 64 and got.load1 is None
+
+
+def test_sample_from_powershell_51_single_objects_and_gaps() -> None:
+    # PowerShell 5.1: a one-element array is a bare value; a counter it could not read is null.
+    text = (
+        'Preamble\r\n{"Load":12,"TotalVisibleMemoryKB":8388608,"FreePhysicalMemoryKB":2097152,'
+        '"Disks":{"Size":1000,"Free":250},"Net":{"Name":"vmxnet3 Ethernet Adapter","In":5,'
+        '"Out":null}}'
+    )
+    got = sample_from_windows(text, "t")
+    assert (got.cpu_pct, got.mem_pct, got.disk_pct) == (12.0, 75.0, 75.0)
+    assert got.net_in_octets is None and got.net_out_octets is None and got.interfaces == 1
+
+
+@pytest.mark.parametrize("text", ["", "not json at all", "[1, 2]", '"text"', "{"])
+def test_sample_garbage_is_a_protocol_error(text: str) -> None:
+    with pytest.raises(ProtocolError, match="Windows sample query"):
+        sample_from_windows(text, "ssh://admin@w:22")
+
+
+def test_a_sample_that_lies_gives_no_figure_out_of_range() -> None:
+    text = (
+        '{"Load":[250,-4,"x"],"TotalVisibleMemoryKB":100,"FreePhysicalMemoryKB":400,'
+        '"Disks":[{"Size":10,"Free":20},{"Size":0,"Free":0}],"Net":[]}'
+    )
+    got = sample_from_windows(text, "t")
+    assert got.cpu_pct == 100.0  # clamped; the negative and the text are not loads
+    assert got.mem_pct is None and got.disk_pct is None and got.net_in_octets is None

@@ -246,14 +246,18 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-def readable_model(name: str, description: str | None, prefix: str = "") -> str:
+def readable_model(
+    name: str, description: str | None, prefix: str = "", stem_models: bool = False
+) -> str:
     """The product as its vendor writes it, from the object name and its description.
 
     1. A run of description tokens that spells the object name's product part (the name less
        ``prefix``, compared on letters and digits) with the vendor's punctuation.
     2. A product number in the description that ends with the name's part from its first digit
        (``cat4006`` described as "... (WS-C4006)" -> ``WS-C4006``).
-    3. The object name less ``prefix`` when letters and digits remain, else the name.
+    3. The object name less ``prefix`` when letters and digits remain, else the name; with
+       ``stem_models`` (vendors whose object names are product names, such as Juniper's
+       ``jnxProductNameVMX``) the name less ``prefix`` whenever a letter remains.
     """
     stem = re.sub(f"^(?:{prefix})", "", name) if prefix else name
     target = _norm(stem)
@@ -286,6 +290,8 @@ def readable_model(name: str, description: str | None, prefix: str = "") -> str:
         if found:
             return max(found, key=len)
     # a stem of digits alone ("3000" of cisco3000) says less than the name itself
+    if stem != name and stem_models and re.search(r"[A-Za-z]", stem):
+        return stem
     return stem if first_digit is not None and re.search(r"[A-Za-z]", stem) else name
 
 
@@ -296,6 +302,7 @@ def product_table(
     roots: Sequence[str],
     prefix: str = "",
     exclude: str = "",
+    stem_models: bool = False,
 ) -> list[Product]:
     """Every assignment of ``module`` strictly under one of ``roots``, in OID order, except
     names matching ``exclude`` and nodes that only group other products."""
@@ -331,7 +338,7 @@ def product_table(
                 Product(
                     oid=".".join(map(str, oid)),
                     name=name,
-                    model=readable_model(name, a.description, prefix),
+                    model=readable_model(name, a.description, prefix, stem_models),
                     description=a.description,
                 )
             )
@@ -422,6 +429,7 @@ def generate(
             list(entry["roots"]),
             str(entry.get("prefix", "")),
             str(entry.get("exclude", "")),
+            bool(entry.get("stem_models", False)),
         )
         written[table] = write_table(out / f"{table}.yaml", entry, modules[module], rows)
     return written

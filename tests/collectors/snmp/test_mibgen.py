@@ -114,6 +114,18 @@ def test_readable_model(name: str, description: str | None, model: str) -> None:
     assert readable_model(name, description, prefix) == model
 
 
+def test_stem_models_keep_product_names_without_digits() -> None:
+    # vendors whose object names are product names (JUNIPER-CHASSIS-DEFINES-MIB jnxProductName)
+    prefix = "jnxProductName"
+    assert readable_model("jnxProductNameVMX", None, prefix) == "jnxProductNameVMX"
+    assert readable_model("jnxProductNameVMX", None, prefix, stem_models=True) == "VMX"
+    assert readable_model("jnxProductNameEX4300", None, prefix, stem_models=True) == "EX4300"
+    # nothing left of the name but the prefix: the name stays
+    assert readable_model("jnxProductName", None, prefix, stem_models=True) == "jnxProductName"
+    # a description that spells the product still wins
+    assert readable_model("acmeR", "the R-1 box", "acme", stem_models=True) == "R"
+
+
 def test_generator_writes_a_table_naming_its_source(folder: Path) -> None:
     spec = folder / "sources.yaml"
     spec.write_text(
@@ -186,6 +198,13 @@ def test_shipped_tables_name_their_source_and_load() -> None:
     rules = load_rules(SHIPPED)
     assert rules.products["1.3.6.1.4.1.25461.2.3.57"].model == "PA-5450"
     assert rules.products["1.3.6.1.4.1.9.1.448"].name == "cat4006"
+    # JUNIPER-CHASSIS-DEFINES-MIB jnxProductName: family names, letters-only ones kept
+    assert rules.products["1.3.6.1.4.1.2636.1.1.1.2.63"].model == "EX4300"
+    assert rules.products["1.3.6.1.4.1.2636.1.1.1.2.108"].model == "VMX"
+    # ARUBA-MIB: controllers and access points by object name, placeholders left out
+    assert rules.products["1.3.6.1.4.1.14823.1.2.34"].name == "ap105"
+    assert "1.3.6.1.4.1.14823.1.1.9999" not in rules.products  # aUndefined
+    assert "1.3.6.1.4.1.14823.1.2.71" not in rules.products  # iapvc: any Instant AP
 
 
 def system(descr: str, object_id: str, **more: RawValue) -> dict[str, RawValue]:
@@ -209,11 +228,16 @@ def test_model_from_the_product_table_with_its_mib_object_as_evidence() -> None:
 
 def test_the_chassis_model_wins_over_the_product_table() -> None:
     ent = "1.3.6.1.2.1.47.1.1.1.1"
+    chassis: dict[str, RawValue] = {
+        f"{ent}.5.1": 3,
+        f"{ent}.4.1": 0,
+        f"{ent}.13.1": b"WS-C4006-S3",
+    }
     ident = identify(
         system(
             "Cisco IOS Software, C4500 Software (cat4500-IPBASEK9-M), Version 12.2(54)SG",
             "1.3.6.1.4.1.9.1.448",
-            **{f"{ent}.5.1": 3, f"{ent}.4.1": 0, f"{ent}.13.1": b"WS-C4006-S3"},
+            **chassis,
         ),
         load_rules(),
     )
@@ -221,3 +245,21 @@ def test_the_chassis_model_wins_over_the_product_table() -> None:
         "WS-C4006-S3",
         "cisco-ios: entPhysicalModelName.1",
     )
+
+
+def test_junos_model_falls_back_to_the_product_table_after_the_device_own_objects() -> None:
+    rules = load_rules()
+    bare = identify(system("JUNOS 20.4R3-S1.3 Kernel", "1.3.6.1.4.1.2636.1.1.1.2.63"), rules)
+    assert (bare.model, bare.evidence["model"]) == (
+        "EX4300",
+        "default: sysObjectID = JUNIPER-CHASSIS-DEFINES-MIB::jnxProductNameEX4300",
+    )
+    own = identify(
+        system(
+            "JUNOS 20.4R3-S1.3 Kernel",
+            "1.3.6.1.4.1.2636.1.1.1.2.63",
+            **{"1.3.6.1.4.1.2636.3.1.2.0": b"Juniper EX4300-48T Switch"},
+        ),
+        rules,
+    )
+    assert own.model == "EX4300-48T"  # jnxBoxDescr, the device's own word, wins

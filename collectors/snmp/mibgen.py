@@ -12,7 +12,9 @@ The readable model is the product number the MIB's own text gives: a DESCRIPTION
 MIBs that use them, the comment on the assignment line) containing a token that spells the object
 name's product part with its punctuation (``ciscoWSC2960X48FPDL`` described as "...
 WS-C2960X-48FPD-L ..." -> ``WS-C2960X-48FPD-L``); else a short description that names the
-product; else the object name without the vendor's naming prefix.
+product; else the object name without the vendor's naming prefix. Per vendor, ``sources.yaml``
+may give the pattern its descriptions follow (``description_model``) and rewrites of the model
+(``model_sub``, for object names that abbreviate the product family: ``fgt60D``).
 
 Run from a checkout::
 
@@ -303,9 +305,20 @@ def product_table(
     prefix: str = "",
     exclude: str = "",
     stem_models: bool = False,
+    model_sub: Sequence[tuple[str, str]] = (),
+    description_model: tuple[str, str] | None = None,
 ) -> list[Product]:
     """Every assignment of ``module`` strictly under one of ``roots``, in OID order, except
-    names matching ``exclude`` and nodes that only group other products."""
+    names matching ``exclude`` and nodes that only group other products (excluded names, such
+    as a switch's modules registered beneath it, group nothing).
+
+    ``description_model`` is a ``(regex, template)`` pair for vendors whose descriptions follow
+    one pattern: when the regex matches the description, the model is the template expanded
+    with the match (HP-ICF-OID "... the J9775A HP 2530-48G Switch." -> ``J9775A 2530-48G``);
+    otherwise :func:`readable_model` decides. ``model_sub`` then rewrites each model with
+    ``(regex, replacement)`` pairs, in order: for vendors whose object names abbreviate the
+    product family (``fgt60D`` -> ``FortiGate-60D``).
+    """
     if module not in modules:
         raise MibError(f"MIB module {module} is not in the folder")
     bases = []
@@ -322,23 +335,31 @@ def product_table(
         bases.append(oids[key])
     out: list[Product] = []
     skip = re.compile(exclude) if exclude else None
-    for name, a in modules[module].assignments.items():
-        if skip is not None and skip.search(name):
-            continue
+    described = re.compile(description_model[0]) if description_model else None
+    kept = [n for n in modules[module].assignments if skip is None or not skip.search(n)]
+    for name in kept:
+        a = modules[module].assignments[name]
         oid = oids[(module, name)]
         if any(len(oid) > len(b) and oid[: len(b)] == b for b in bases):
             # a node that only groups others (products under it) is a family, not a product
             if any(
                 (module, other) in oids and oids[(module, other)][: len(oid)] == oid
-                for other in modules[module].assignments
+                for other in kept
                 if other != name and len(oids[(module, other)]) > len(oid)
             ):
                 continue
+            found = described.search(a.description or "") if described else None
+            if found is not None and description_model is not None:
+                model = _clean(found.expand(description_model[1]))
+            else:
+                model = readable_model(name, a.description, prefix, stem_models)
+            for pattern, replacement in model_sub:
+                model = re.sub(pattern, replacement, model)
             out.append(
                 Product(
                     oid=".".join(map(str, oid)),
                     name=name,
-                    model=readable_model(name, a.description, prefix, stem_models),
+                    model=model,
                     description=a.description,
                 )
             )
@@ -398,6 +419,14 @@ def write_table(
     return len(rows)
 
 
+def _pair(value: object) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise MibError(f"expected [regex, template], got {value!r}")
+    return str(value[0]), str(value[1])
+
+
 def generate(
     mib_folder: Path, spec_path: Path, out: Path, only: Sequence[str] = ()
 ) -> dict[str, int]:
@@ -430,6 +459,11 @@ def generate(
             str(entry.get("prefix", "")),
             str(entry.get("exclude", "")),
             bool(entry.get("stem_models", False)),
+            [
+                (str(pattern), str(replacement))
+                for pattern, replacement in entry.get("model_sub", [])
+            ],
+            _pair(entry.get("description_model")),
         )
         written[table] = write_table(out / f"{table}.yaml", entry, modules[module], rows)
     return written

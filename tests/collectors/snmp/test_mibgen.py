@@ -126,6 +126,62 @@ def test_stem_models_keep_product_names_without_digits() -> None:
     assert readable_model("acmeR", "the R-1 box", "acme", stem_models=True) == "R"
 
 
+SWITCHES = """ACME-SWITCH-MIB DEFINITIONS ::= BEGIN
+IMPORTS OBJECT-IDENTITY, enterprises FROM SNMPv2-SMI;
+acmeSwitches OBJECT IDENTIFIER ::= { enterprises 99998 }
+acmeSwitchJ1234A OBJECT-IDENTITY
+    STATUS current
+    DESCRIPTION "The authoritative identifier for the J1234A Acme 2000-48G Switch."
+    ::= { acmeSwitches 1 }
+acmeSwitchModuleJ1235A OBJECT-IDENTITY
+    STATUS current
+    DESCRIPTION "The authoritative identifier for the J1235A 4-port module."
+    ::= { acmeSwitchJ1234A 1 }
+acmeSwitchJ1236A OBJECT-IDENTITY
+    STATUS current
+    DESCRIPTION "The authoritative identifier for the Acme Blade."
+    ::= { acmeSwitches 2 }
+acm60D OBJECT IDENTIFIER ::= { acmeSwitches 3 }
+END
+"""
+
+
+def test_description_model_model_sub_and_excluded_children() -> None:
+    modules = {"ACME-SWITCH-MIB": parse_module(SWITCHES)}
+    rows = mibgen.product_table(
+        modules,
+        resolve(modules),
+        "ACME-SWITCH-MIB",
+        ["acmeSwitches"],
+        prefix="acmeSwitch",
+        exclude="Module",
+        model_sub=[("^acm(?=\\d)", "Acme-")],
+        description_model=(r"for the (J\d{4}[A-Z]) Acme (\d{4}\S*) Switch", r"\1 \2"),
+    )
+    assert [(p.name, p.model) for p in rows] == [
+        # its module is excluded: the switch is a product, not a family grouping the module
+        ("acmeSwitchJ1234A", "J1234A 2000-48G"),
+        # the description does not match: the usual rules decide
+        ("acmeSwitchJ1236A", "J1236A"),
+        ("acm60D", "Acme-60D"),
+    ]
+    # without the exclusion the module makes the switch a family, and the module is listed
+    rows = mibgen.product_table(
+        modules, resolve(modules), "ACME-SWITCH-MIB", ["acmeSwitches"], prefix="acmeSwitch"
+    )
+    assert [p.name for p in rows] == ["acmeSwitchModuleJ1235A", "acmeSwitchJ1236A", "acm60D"]
+
+
+def test_a_description_model_that_is_not_a_pair_is_refused(folder: Path) -> None:
+    spec = folder / "sources.yaml"
+    spec.write_text(
+        "tables: {acme: {vendor: Acme, module: ACME-PRODUCTS-MIB, roots: [acmeProducts],"
+        " description_model: 'x'}}\n"
+    )
+    assert mibgen.main([str(folder / "mibs"), "--spec", str(spec), "--out", str(folder)]) == 1
+    assert not (folder / "acme.yaml").exists()
+
+
 def test_generator_writes_a_table_naming_its_source(folder: Path) -> None:
     spec = folder / "sources.yaml"
     spec.write_text(
@@ -205,6 +261,26 @@ def test_shipped_tables_name_their_source_and_load() -> None:
     assert rules.products["1.3.6.1.4.1.14823.1.2.34"].name == "ap105"
     assert "1.3.6.1.4.1.14823.1.1.9999" not in rules.products  # aUndefined
     assert "1.3.6.1.4.1.14823.1.2.71" not in rules.products  # iapvc: any Instant AP
+    # FORTINET-FORTIGATE-MIB fgModel: object names, the family prefix spelt as FortiOS does
+    assert rules.products["1.3.6.1.4.1.12356.101.1.15000"].model == "FortiGate-1500D"
+    assert rules.products["1.3.6.1.4.1.12356.101.1.845"].model == "FortiGate-80F"
+    assert rules.products["1.3.6.1.4.1.12356.101.1.445"].model == "FortiWiFi-40F"
+    assert rules.products["1.3.6.1.4.1.12356.101.1.648"].name == "fgr60FI"
+    assert rules.products["1.3.6.1.4.1.12356.101.1.30"].model == "fgtVM64"
+    # HP-ICF-OID hpEtherSwitch: product number and name from the DESCRIPTION; a switch with its
+    # modules registered beneath it stays a product, the modules and port types are left out
+    assert rules.products["1.3.6.1.4.1.11.2.3.7.11.139"].model == "J9775A 2530-48G"
+    assert rules.products["1.3.6.1.4.1.11.2.3.7.11.155"].model == "J9729A 2920-48G-PoE+"
+    assert rules.products["1.3.6.1.4.1.11.2.3.7.11.7"].model == "J4110A 8000M"
+    assert "1.3.6.1.4.1.11.2.3.7.11.7.1" not in rules.products  # hpSwitchPortModule100TX8
+    assert "1.3.6.1.4.1.11.2.3.7.11.99.1" not in rules.products  # hpEtherSwitchPort10T
+    assert "1.3.6.1.4.1.11.2.3.7.11.4" not in rules.products  # groups the 208T/224T desktops
+    assert rules.products["1.3.6.1.4.1.11.2.3.7.11.4.3"].name == "hpAdvSwitch224T"
+    counts = {
+        name: len(yaml.safe_load((SHIPPED / "products" / f"{name}.yaml").read_text())["products"])
+        for name in ("fortinet", "procurve")
+    }
+    assert counts == {"fortinet": 228, "procurve": 136}
 
 
 def system(descr: str, object_id: str, **more: RawValue) -> dict[str, RawValue]:

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from agent.cli.base import _URL, DEFAULT_CONFIG, cli, fail, load_config_or_exit, open_store
-from agent.errors import AgentError, ConfigError, SecretError
+from agent.errors import AgentError, ConfigError, SecretError, StoreError
 from collectors.errors import CollectorError
 
 log = logging.getLogger("cloudward")
@@ -239,12 +239,14 @@ def scan(config_path: str | None, database: str | None, as_json: bool, no_progre
 )
 def assets(config_path: str | None, database: str | None, as_json: bool, status: str) -> None:
     """List the stored assets."""
-    from agent.cli.text import asset_dict, assets_table
+    from agent.cli.text import ASSET_FIELDS, asset_dict, assets_table
 
     settings = load_config_or_exit(config_path)
     store = open_store(settings, database)
     try:
-        rows = store.list_assets(status=None if status == "all" else status)
+        rows = store.read_assets(ASSET_FIELDS, status=None if status == "all" else status)
+    except StoreError as exc:
+        fail(str(exc), 1)
     finally:
         store.close()
     if as_json:

@@ -6,12 +6,13 @@ bad configuration. Errors go to stderr; ``--json`` output goes to stdout only.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
 
@@ -24,6 +25,12 @@ if TYPE_CHECKING:  # a command imports what it uses when it runs: ``--help`` sta
 log = logging.getLogger("cloudward")
 
 DEFAULT_CONFIG = "cloudward.yaml"
+# Settings().database, the store without a configuration file (tests/agent/test_cli_start.py
+# holds the two equal).
+DEFAULT_DATABASE = "sqlite:///var/cloudward.db"
+# Commands that read nothing of the configuration but its database: without a configuration
+# file they start without importing its validation (pydantic models, secrets, SNMP checks).
+DATABASE_ONLY_COMMANDS = frozenset({"assets", "debt", "waves", "hubs", "lifecycle gaps"})
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -41,14 +48,45 @@ def setup_logging(level: str = "info") -> None:
     quiet_libraries(number)
 
 
-def load_config_or_exit(path: str | None) -> Settings:
-    from agent.configuration.config_file import Settings, load_settings
+class DefaultSettings:
+    """The defaults of the configuration, for a command that reads only ``database``: anything
+    else is read from a real ``Settings()``, built on first use."""
 
+    database = DEFAULT_DATABASE
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_settings_defaults(), name)
+
+
+@functools.cache
+def _settings_defaults() -> Settings:
+    from agent.configuration.config_file import Settings
+
+    return Settings()
+
+
+def _command_name() -> str:
+    """The running command as typed after the program name, e.g. ``lifecycle gaps``."""
+    ctx = click.get_current_context(silent=True)
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(names)
+
+
+def load_config_or_exit(path: str | None) -> Settings:
     if path is None:
         if Path(DEFAULT_CONFIG).exists():
             path = DEFAULT_CONFIG
+        elif _command_name() in DATABASE_ONLY_COMMANDS:
+            return cast("Settings", DefaultSettings())
         else:
+            from agent.configuration.config_file import Settings
+
             return Settings()
+    from agent.configuration.config_file import load_settings
+
     try:
         return load_settings(path)
     except ConfigError as exc:
@@ -82,8 +120,8 @@ _URL = re.compile(
 
 
 def open_store(settings: Settings, database: str | None = None) -> Any:
-    from sqlalchemy.exc import ArgumentError, DBAPIError
-
+    """The store, its schema migrated if it needs to be (a store already at the current schema
+    opens without SQLAlchemy or Alembic: see agent.store.database)."""
     from agent.errors import StoreError
     from agent.store import Store
 
@@ -92,7 +130,19 @@ def open_store(settings: Settings, database: str | None = None) -> Any:
         return Store.open(url)
     except StoreError as exc:
         fail(str(exc), 1)
-    except DBAPIError as exc:  # e.g. a file that is not an SQLite database
+    except Exception as exc:
+        if "sqlalchemy" not in sys.modules:  # raised before SQLAlchemy was even imported
+            raise
+        _database_problem(url, exc)
+        raise
+
+
+def _database_problem(url: str, exc: Exception) -> None:
+    """Exit with what to do about a database SQLAlchemy could not open; return for anything
+    else."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    if isinstance(exc, DBAPIError):  # e.g. a file that is not an SQLite database
         reason = str(exc.orig).strip() or type(exc.orig).__name__
         fail(
             f"database {_shown(url)} cannot be opened: {reason}; point --database (or "
@@ -100,7 +150,7 @@ def open_store(settings: Settings, database: str | None = None) -> Any:
             "or at a new file to start one",
             1,
         )
-    except ArgumentError as exc:
+    if isinstance(exc, ArgumentError):
         fail(f"database {_shown(url)}: {exc}; use sqlite:///PATH or postgresql+psycopg://...", 2)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from agent.store.tables import Asset
-from collectors.facts import Facts
+if TYPE_CHECKING:
+    from collectors.facts import Facts
 
 ASSET_FIELDS = (
     "id",
@@ -30,8 +30,9 @@ ASSET_FIELDS = (
 )
 
 
-def asset_dict(a: Asset) -> dict[str, Any]:
-    return {f: getattr(a, f) for f in ASSET_FIELDS}
+def asset_dict(a: Mapping[str, Any]) -> dict[str, Any]:
+    """One asset as ``assets --json`` prints it, from a row of Store.read_assets(ASSET_FIELDS)."""
+    return {f: a[f] for f in ASSET_FIELDS}
 
 
 def _fmt_bytes(n: int | None) -> str:
@@ -73,7 +74,7 @@ def facts_text(f: Facts) -> str:
     return "\n".join(lines)
 
 
-def assets_table(rows: Sequence[Asset]) -> str:
+def assets_table(rows: Sequence[Mapping[str, Any]]) -> str:
     if not rows:
         return "no assets stored yet: run `cloudward scan` first"
     cols = [
@@ -90,6 +91,6 @@ def assets_table(rows: Sequence[Asset]) -> str:
     head = "  ".join(n.upper()[:w].ljust(w) for n, w in cols)
     out = [head]
     for a in rows:
-        out.append("  ".join(str(getattr(a, n) or "-")[:w].ljust(w) for n, w in cols))
+        out.append("  ".join(str(a[n] or "-")[:w].ljust(w) for n, w in cols))
     out.append(f"{len(rows)} assets")
     return "\n".join(out)

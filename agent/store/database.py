@@ -2,41 +2,38 @@
 
 Writes of one poll happen in one transaction: a failed or interrupted poll leaves everything
 stored earlier as it was. A failed poll only adds a poll run row with the error.
+
+Opening is cheap when there is nothing to migrate: an SQLite file whose ``alembic_version``
+already holds :data:`HEAD_REVISION` is checked with ``sqlite3`` alone, and SQLAlchemy, SQLModel,
+the table definitions and Alembic are imported only when something needs them (the engine is
+built on first use). :meth:`Store.rows`, :meth:`Store.read_assets` and :meth:`Store.plan_body`
+read with plain SQL, so a command that only prints what is stored need not build the ORM.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
+import re
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
-
-from sqlalchemy import event, func, text
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import (
-    ArgumentError,
-    DBAPIError,
-    InterfaceError,
-    OperationalError,
-    SQLAlchemyError,
-)
-from sqlmodel import Session, SQLModel, col, create_engine, delete, or_, select
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agent.errors import StoreError
-from agent.store import tables as m
-from agent.store.inert import inert_facts
-from agent.store.placement import link_placement
-from agent.store.resolution import link_management, resolve, save_keys
-from agent.store.sightings import SOURCE as SIGHTING
-from agent.store.sightings import age_endpoints, store_endpoints
 from collectors.facts import ASSET_FIELDS, Facts
-from collectors.system_uuid import canonical
+
+if TYPE_CHECKING:  # imported where used: opening and plain reads need none of them
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session, SQLModel
+
+    from agent.store import tables as m
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +51,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _is_transient(exc: SQLAlchemyError) -> bool:
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     text = str(getattr(exc, "orig", exc)).lower()
@@ -81,21 +80,28 @@ def guarded(fn: F) -> F:
             return fn(self, *args, **kwargs)
         except StoreError:
             raise
-        except SQLAlchemyError as exc:
+        except OSError as exc:  # e.g. the disk holding SQLite is full or read-only
+            raise StoreError(f"database {self.safe_url}: {fn.__name__} failed: {exc}") from exc
+        except Exception as exc:
+            from sqlalchemy.exc import SQLAlchemyError
+
+            if not isinstance(exc, SQLAlchemyError):
+                raise
             orig = getattr(exc, "orig", None) or exc
             raise StoreError(
                 f"database {self.safe_url}: {fn.__name__} failed: "
                 f"{str(orig).strip().splitlines()[0][:300]}{disk_problem(self.url)}",
                 transient=_is_transient(exc),
             ) from exc
-        except OSError as exc:  # e.g. the disk holding SQLite is full or read-only
-            raise StoreError(f"database {self.safe_url}: {fn.__name__} failed: {exc}") from exc
 
     return wrapper  # type: ignore[return-value]
 
 
 def disk_problem(url: str) -> str:
     """For an SQLite file on a full or read-only file system, say which and what to do."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
         if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
@@ -127,41 +133,55 @@ def _clip(value: Any, limit: int = 255) -> Any:
 
 
 class Store:
-    """Open with :meth:`open`; every method opens and closes its own session."""
+    """Open with :meth:`open`; every method opens and closes its own session.
 
-    def __init__(self, engine: Engine, url: str) -> None:
-        self.engine = engine
+    The SQLAlchemy engine is built on first use of :attr:`engine` (at once when :meth:`open`
+    had to create or migrate the schema)."""
+
+    def __init__(
+        self,
+        engine: Engine | None,
+        url: str,
+        *,
+        sqlite_file: Path | None = None,
+        engine_kw: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._engine_kw = dict(engine_kw or {})
+        self._engine_lock = threading.Lock()
+        self._sqlite_file = sqlite_file  # set when plain reads may use sqlite3 itself
         self.url = url
         # Identity resolution reads, then writes: two saves of one box at the same time (SNMP
         # and SSH, or two of its addresses) must not both create it. One lock per process, and
         # on PostgreSQL a transaction-scoped advisory lock shared by every agent.
         self._resolving = threading.Lock()
-        self._pg = engine.dialect.name == "postgresql"
+        self._pg = engine is not None and engine.dialect.name == "postgresql"
 
     @classmethod
     def open(cls, url: str, *, create: bool = True, **engine_kw: Any) -> Store:
-        try:
-            parsed = make_url(url)
-        except Exception as exc:
-            raise StoreError(
-                f"database URL {url!r} is not valid ({exc}); use "
-                "sqlite:///path/to/file.db or postgresql://user@host/db"
-            ) from None
-        if parsed.drivername.startswith("postgresql") and parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-            _private_file(Path(parsed.database).expanduser())
-        kw: dict[str, Any] = {"pool_pre_ping": True}
-        if parsed.drivername.startswith("sqlite"):
-            kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        kw.update(engine_kw)
-        engine = create_engine(parsed, **kw)
-        if parsed.drivername.startswith("sqlite"):
-            event.listen(engine, "connect", _sqlite_pragmas)
-        store = cls(engine, url)
+        """The store at ``url``; with ``create``, its schema created or migrated to the head
+        revision first. An existing SQLite file already at the head revision (the usual case)
+        is opened without SQLAlchemy or Alembic: nothing is imported until something is read
+        or written through the engine."""
+        path = _sqlite_file(url)
+        if (
+            path is not None
+            and path.is_file()
+            and (not create or _sqlite_revisions(path) == [HEAD_REVISION])
+        ):
+            return cls(None, url, sqlite_file=path, engine_kw=engine_kw)
+        store = cls(_new_engine(url, engine_kw), url, sqlite_file=path)
         if create:
             store.create_schema()
         return store
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self._engine_lock:
+                if self._engine is None:
+                    self._engine = _new_engine(self.url, self._engine_kw)
+        return self._engine
 
     def create_schema(self, revision: str = "head") -> None:
         """Bring the schema to ``revision`` with the Alembic migrations that ship in the package.
@@ -172,9 +192,12 @@ class Store:
         from alembic import command
         from alembic.config import Config
         from alembic.script import ScriptDirectory
+        from sqlalchemy import inspect as sa_inspect
+        from sqlalchemy import text
+        from sqlalchemy.exc import OperationalError
 
         cfg = Config()
-        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        cfg.set_main_option("script_location", str(MIGRATIONS))
         script = ScriptDirectory.from_config(cfg)
         try:
             with self.engine.begin() as conn:
@@ -214,15 +237,92 @@ class Store:
 
     @property
     def safe_url(self) -> str:
+        from sqlalchemy.engine import make_url
+
         return make_url(self.url).render_as_string(hide_password=True)
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        from sqlmodel import Session
+
         with Session(self.engine, expire_on_commit=False) as s:
             yield s
+
+    # --- plain reads ---------------------------------------------------------------------
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """The rows of one read-only SQL statement (``:name`` parameters), as tuples.
+
+        On an SQLite file whose engine is not built yet this goes through ``sqlite3`` itself,
+        without importing SQLAlchemy; otherwise through the engine. Values come as the driver
+        gives them (on SQLite, JSON and times as text): :meth:`read_assets` decodes them."""
+        args = dict(params or {})
+        if self._engine is None and self._sqlite_file is not None:
+            try:
+                plain = sqlite3.connect(self._sqlite_file, timeout=30)
+                try:
+                    return plain.execute(sql, args).fetchall()
+                finally:
+                    plain.close()
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"database {self.safe_url}: cannot read: {exc}{disk_problem(self.url)}"
+                ) from None
+        from sqlalchemy import text
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            with self.engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(text(sql), args)]
+        except SQLAlchemyError as exc:
+            orig = getattr(exc, "orig", None) or exc
+            raise StoreError(
+                f"database {self.safe_url}: cannot read: "
+                f"{str(orig).strip().splitlines()[0][:300]}{disk_problem(self.url)}",
+                transient=_is_transient(exc),
+            ) from exc
+
+    def read_assets(self, fields: Sequence[str], status: str | None = None) -> list[dict[str, Any]]:
+        """These columns of every stored asset, or of those with this ``status``, by id, as
+        the ORM would give them: JSON columns decoded, times as aware UTC datetimes."""
+        bad = [f for f in fields if not _COLUMN.fullmatch(f)]
+        if bad:
+            raise ValueError(f"not asset columns: {bad}")
+        sql = f"SELECT {', '.join(fields)} FROM cw_asset"  # the names are checked above
+        if status is not None:
+            sql += " WHERE status = :status"
+        out = []
+        params = {"status": status} if status is not None else None
+        for row in self.rows(sql + " ORDER BY id", params):
+            item = dict(zip(fields, row, strict=True))
+            for f in fields:
+                if f in ASSET_JSON_COLUMNS:
+                    item[f] = _json_value(item[f])
+                elif f in ASSET_TIME_COLUMNS:
+                    item[f] = _utc(item[f])
+            out.append(item)
+        return out
+
+    def plan_body(self, plan_id: int | None = None) -> dict[str, Any] | None:
+        """A stored plan's JSON body (the newest when ``plan_id`` is None) with its
+        ``plan_id`` and ``created_at``: agent.bridge.plan_runs.plan_body read with plain SQL,
+        for a command that only prints a stored plan and need not build the ORM."""
+        sql = "SELECT id, body, created_at FROM cw_plan"
+        if plan_id is None:
+            found = self.rows(sql + " ORDER BY id DESC LIMIT 1")
+        else:
+            found = self.rows(sql + " WHERE id = :id", {"id": plan_id})
+        if not found:
+            return None
+        pid, body, created = found[0]
+        doc: dict[str, Any] = json.loads(body)
+        doc["plan_id"] = pid
+        when = _utc(created)
+        doc["created_at"] = when.isoformat() if when is not None else None
+        return doc
 
     # --- poll runs ---------------------------------------------------------------------
     @guarded
@@ -235,6 +335,8 @@ class Store:
         agent: str | None = None,
         started_at: datetime | None = None,
     ) -> int:
+        from agent.store import tables as m
+
         run = m.PollRun(
             target=target,
             protocol=protocol,
@@ -253,6 +355,8 @@ class Store:
     def fail_poll(
         self, run_id: int, *, kind: str, error: str, values_read: int = 0, status: str = "failed"
     ) -> None:
+        from agent.store import tables as m
+
         with self.session() as s:
             run = s.get(m.PollRun, run_id)
             if run is None:
@@ -270,6 +374,8 @@ class Store:
     def add_event(
         self, kind: str, target: str | None, message: str, asset_id: int | None = None
     ) -> None:
+        from agent.store import tables as m
+
         with self.session() as s:
             s.add(
                 m.Event(
@@ -280,6 +386,8 @@ class Store:
 
     @guarded
     def set_planning_hints(self, asset_id: int, hints: Mapping[str, object]) -> None:
+        from agent.store import tables as m
+
         with self.session() as s:
             asset = s.get(m.Asset, asset_id)
             if asset is not None:
@@ -299,6 +407,10 @@ class Store:
 
         ``agent``: only that agent's runs (several agents, or a scan, share a store), and with
         ``unlabelled`` also runs that name no agent (written before runs were labelled)."""
+        from sqlmodel import col, or_, select
+
+        from agent.store import tables as m
+
         with self.session() as s:
             q = select(m.PollRun).where(m.PollRun.status == "running")
             if agent is not None:
@@ -338,6 +450,15 @@ class Store:
         Endpoints the poll saw on edge ports, and its ARP entries, are kept too
         (agent.store.sightings); with ``endpoint_max_age_days`` the endpoints last seen on this
         box and not seen since that many days are then marked gone."""
+        from sqlalchemy import text
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from agent.store import tables as m
+        from agent.store.inert import inert_facts
+        from agent.store.placement import link_placement
+        from agent.store.resolution import link_management, resolve, save_keys
+        from agent.store.sightings import age_endpoints, store_endpoints
+
         now = now or utcnow()
         facts = inert_facts(facts)  # device text never carries control sequences into the store
         try:
@@ -390,6 +511,9 @@ class Store:
         now: datetime,
         name: str | None = None,
     ) -> None:
+        from agent.store import tables as m
+        from agent.store.sightings import SOURCE as SIGHTING
+
         source = facts.protocol
         prio = SOURCE_PRIORITY.get(source, 1)
         sources = dict(asset.field_sources)
@@ -468,6 +592,11 @@ class Store:
         s.flush()
 
     def _replace_children(self, s: Session, asset_id: int, facts: Facts, now: datetime) -> None:
+        from sqlmodel import delete
+
+        from agent.store import tables as m
+        from collectors.system_uuid import canonical
+
         src = facts.protocol
         for table in (
             m.Interface,
@@ -594,6 +723,10 @@ class Store:
 
     @staticmethod
     def _merge_connections(s: Session, asset_id: int, facts: Facts, now: datetime) -> None:
+        from sqlmodel import select
+
+        from agent.store import tables as m
+
         if not facts.connections:
             return
         existing = {
@@ -642,14 +775,20 @@ class Store:
     ) -> list[int]:
         """Mark gone the endpoints not seen for ``max_age_days`` (those last seen on
         ``switch_id`` only, when given), each with an event; return their asset ids."""
+        from agent.store.sightings import age_endpoints as age
+
         with self._resolving, self.session() as s:
-            gone = age_endpoints(s, now or utcnow(), max_age_days, switch_id)
+            gone = age(s, now or utcnow(), max_age_days, switch_id)
             s.commit()
             return gone
 
     # --- reads ---------------------------------------------------------------------------
     def list_assets(self, status: str | None = None) -> list[m.Asset]:
         """Every stored asset, or those with this ``status`` (``active``, ``replaced``)."""
+        from sqlmodel import col, select
+
+        from agent.store import tables as m
+
         with self.session() as s:
             q = select(m.Asset).order_by(col(m.Asset.id))
             if status is not None:
@@ -657,6 +796,8 @@ class Store:
             return list(s.exec(q).all())
 
     def count(self, table: type[SQLModel], **where: Any) -> int:
+        from sqlmodel import func, select
+
         with self.session() as s:
             q = select(func.count()).select_from(table)
             for k, v in where.items():
@@ -664,10 +805,16 @@ class Store:
             return int(s.exec(q).one())
 
     def children(self, table: type[Any], asset_id: int) -> list[Any]:
+        from sqlmodel import select
+
         with self.session() as s:
             return list(s.exec(select(table).where(table.asset_id == asset_id)).all())
 
     def poll_runs(self, *, target: str | None = None, limit: int = 1000) -> list[m.PollRun]:
+        from sqlmodel import col, select
+
+        from agent.store import tables as m
+
         with self.session() as s:
             q = select(m.PollRun).order_by(col(m.PollRun.id).desc()).limit(limit)
             if target is not None:
@@ -676,12 +823,20 @@ class Store:
 
     def known_targets(self) -> set[str]:
         """Targets that have answered at least once."""
+        from sqlmodel import select
+
+        from agent.store import tables as m
+
         with self.session() as s:
             q = select(m.PollRun.target).where(m.PollRun.status == "ok").distinct()
             return set(s.exec(q).all())
 
     def plan_asset_points(self) -> dict[int, dict[str, object]]:
         """Support status, days to end of support and debt per asset from the newest plan."""
+        from sqlmodel import col, select
+
+        from agent.store import tables as m
+
         with self.session() as s:
             plan_id = s.exec(select(m.PlanRow.id).order_by(col(m.PlanRow.id).desc())).first()
             if plan_id is None:
@@ -697,10 +852,18 @@ class Store:
             }
 
     def latest_plan(self) -> m.PlanRow | None:
+        from sqlmodel import col, select
+
+        from agent.store import tables as m
+
         with self.session() as s:
             return s.exec(select(m.PlanRow).order_by(col(m.PlanRow.id).desc()).limit(1)).first()
 
     def plan_waves(self) -> list[m.WaveRow]:
+        from sqlmodel import col, select
+
+        from agent.store import tables as m
+
         with self.session() as s:
             plan_id = s.exec(select(m.PlanRow.id).order_by(col(m.PlanRow.id).desc())).first()
             if plan_id is None:
@@ -721,6 +884,10 @@ class Store:
 
         The newest poll run of each target is always kept, so a target that is polled rarely
         still shows when it last answered."""
+        from sqlmodel import col, delete, func, select
+
+        from agent.store import tables as m
+
         now = now or utcnow()
         out: dict[str, int] = {}
         with self.session() as s:
@@ -747,6 +914,10 @@ class Store:
         return out
 
     def history(self, asset_id: int) -> list[m.AssetHistory]:
+        from sqlmodel import col, select
+
+        from agent.store import tables as m
+
         with self.session() as s:
             return list(
                 s.exec(
@@ -758,6 +929,19 @@ class Store:
 
 
 FIRST_REVISION = "0001"
+# The newest migration under migrations/versions (tests/agent/test_store_open.py holds the two
+# equal): a database at this revision needs no migration, so opening it needs no Alembic.
+HEAD_REVISION = "0007"
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Columns of cw_asset that hold JSON, and times (aware UTC datetimes in agent.store.tables).
+ASSET_JSON_COLUMNS = frozenset(
+    {"tags", "sources", "evidence", "planning", "exposures", "field_sources"}
+)
+ASSET_TIME_COLUMNS = frozenset({"first_seen", "last_seen"})
+_COLUMN = re.compile(r"[a-z_][a-z0-9_]*")
+# sqlite:///FILE as SQLAlchemy reads it, for the URLs whose file is plain to see: no query,
+# no escapes, no home folder to expand, not :memory:.
+_SQLITE_FILE_URL = re.compile(r"sqlite(?:\+pysqlite)?:///(?P<path>[^?#%~:@][^?#%:@]*)")
 RESOLVE_LOCK = 0x636C6477  # advisory lock key serialising identity resolution across agents
 EPHEMERAL_PORTS = 32768  # start of the Linux ephemeral range; Windows starts at 49152
 
@@ -770,6 +954,69 @@ def _collapse_ephemeral(local: int, remote: int, serving: set[int]) -> tuple[int
     if remote < local and (local >= EPHEMERAL_PORTS or local not in serving):
         return 0, remote
     return local, remote
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a plain ``sqlite:///FILE`` URL; None for anything else (PostgreSQL, memory,
+    URLs with options), which SQLAlchemy parses."""
+    found = _SQLITE_FILE_URL.fullmatch(url)
+    return Path(found["path"]) if found else None
+
+
+def _sqlite_revisions(path: Path) -> list[str] | None:
+    """The revisions in an SQLite file's ``alembic_version``, read with sqlite3 alone; None
+    when they cannot be read (not a database, no such table, locked, ...): the caller then
+    opens it the full way, which reports or repairs whatever it is."""
+    try:
+        conn = sqlite3.connect(path, timeout=5)
+        try:
+            rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return sorted(str(r[0]) for r in rows)
+
+
+def _new_engine(url: str, engine_kw: Mapping[str, Any]) -> Engine:
+    """The SQLAlchemy engine for ``url`` (a new SQLite file is created private to its owner)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import make_url
+    from sqlmodel import create_engine
+
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise StoreError(
+            f"database URL {url!r} is not valid ({exc}); use "
+            "sqlite:///path/to/file.db or postgresql://user@host/db"
+        ) from None
+    if parsed.drivername.startswith("postgresql") and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+        _private_file(Path(parsed.database).expanduser())
+    kw: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.drivername.startswith("sqlite"):
+        kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    kw.update(engine_kw)
+    engine = create_engine(parsed, **kw)
+    if parsed.drivername.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON column's value: SQLite gives its text, PostgreSQL's driver the decoded value."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _utc(value: Any) -> datetime | None:
+    """A time column's value as an aware UTC datetime (SQLite keeps UTC as text without an
+    offset, as SQLModel's UTCDateTime writes it)."""
+    if value is None:
+        return None
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return when.replace(tzinfo=UTC) if when.utcoffset() is None else when.astimezone(UTC)
 
 
 def _known_revision(script: Any, revision: str) -> bool:

@@ -1,0 +1,165 @@
+"""Opening the store cheaply: a store already at the head revision opens without SQLAlchemy or
+Alembic, one at an older revision is migrated as before, and the plain-SQL reads give what the
+ORM gives, on both backends."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import JSON, text
+
+from agent.errors import StoreError
+from agent.inventory.estate_import import import_file
+from agent.store import Store
+from agent.store import tables as m
+from agent.store.database import (
+    ASSET_JSON_COLUMNS,
+    ASSET_TIME_COLUMNS,
+    FIRST_REVISION,
+    HEAD_REVISION,
+    MIGRATIONS,
+    _sqlite_file,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+COUNCIL = ROOT / "tests" / "data" / "estate" / "council.json"
+ORM_ONLY = ("sqlalchemy", "sqlmodel", "alembic", "agent.store.tables")
+
+
+def test_head_revision_is_the_newest_migration() -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
+
+
+def test_asset_column_kinds_match_the_table() -> None:
+    columns = m.Asset.__table__.columns  # type: ignore[attr-defined]
+    assert {c.name for c in columns if isinstance(c.type, JSON)} == ASSET_JSON_COLUMNS
+    times = {c.name for c in columns if type(c.type).__name__ == "UTCDateTime"}
+    assert times == ASSET_TIME_COLUMNS
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite:///var/cloudward.db", "var/cloudward.db"),
+        ("sqlite:////srv/cw/cw.db", "/srv/cw/cw.db"),
+        ("sqlite+pysqlite:///cw.db", "cw.db"),
+        ("sqlite:///:memory:", None),
+        ("sqlite://", None),
+        ("sqlite:///cw.db?timeout=5", None),
+        ("sqlite:///~/cw.db", None),
+        ("sqlite:///cw%20x.db", None),
+        ("postgresql://cw@db/cw", None),
+    ],
+)
+def test_only_plain_sqlite_file_urls_take_the_quick_way(url: str, path: str | None) -> None:
+    assert _sqlite_file(url) == (Path(path) if path else None)
+
+
+def _modules_after(code: str) -> list[str]:
+    """The ORM-side modules a fresh interpreter has imported after running ``code``."""
+    probe = (
+        f"{code}\nimport sys\n"
+        f"print(sorted(n for n in sys.modules if n.split('.')[0] in {ORM_ONLY[:3]!r}"
+        f" or n == {ORM_ONLY[3]!r}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return list(json.loads(out.stdout.strip().splitlines()[-1].replace("'", '"')))
+
+
+def test_a_store_at_head_opens_and_reads_without_the_orm(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cw.db'}"
+    Store.open(url).close()  # created and migrated: the full way
+    code = (
+        "from agent.store import Store\n"
+        f"s = Store.open({url!r})\n"
+        "assert s.read_assets(['id', 'tags', 'first_seen']) == []\n"
+        "assert s.plan_body() is None\n"
+        "s.close()"
+    )
+    assert _modules_after(code) == []
+
+
+def test_an_older_store_is_migrated_on_open(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = Store.open(url, create=False)
+    old.create_schema(FIRST_REVISION)
+    old.close()
+    store = Store.open(url)
+    try:
+        assert store.schema_revision() == HEAD_REVISION
+    finally:
+        store.close()
+    quick = Store.open(url)  # now at head
+    try:
+        assert quick._engine is None and quick.read_assets(["id"]) == []
+    finally:
+        quick.close()
+
+
+def test_a_newer_store_is_still_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'future.db'}"
+    s = Store.open(url)
+    with s.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    s.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store.open(url)
+
+
+def test_a_failed_plain_read_is_a_store_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cw.db'}"
+    Store.open(url).close()
+    store = Store.open(url)
+    with pytest.raises(StoreError, match="no such table"):
+        store.rows("SELECT * FROM cw_nothing")
+    with pytest.raises(ValueError, match="not asset columns"):
+        store.read_assets(["id; DROP TABLE cw_asset"])
+
+
+def _filled(store: Store) -> None:
+    """The council estate, planned, with one asset gone (so the status filter has work)."""
+    from agent.bridge.plan_runs import compute_plan, save_plan
+
+    import_file(store, COUNCIL)
+    save_plan(store, compute_plan(store, date(2026, 11, 1)))
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE cw_asset SET status = 'gone' WHERE name = 'mon01'"))
+
+
+def _reopened(store: Store) -> Store:
+    """The same database through a new Store: on SQLite the quick way (no engine yet)."""
+    if store._pg:
+        return store
+    again = Store.open(store.url)
+    assert again._engine is None
+    return again
+
+
+def test_plain_reads_equal_the_orm(store: Store) -> None:
+    from agent.bridge.plan_runs import plan_body
+
+    _filled(store)
+    fields = [c.name for c in m.Asset.__table__.columns]  # type: ignore[attr-defined]
+    reader = _reopened(store)
+    try:
+        for status, count in ((None, 36), ("active", 35), ("gone", 1), ("replaced", 0)):
+            want = [{f: getattr(a, f) for f in fields} for a in store.list_assets(status)]
+            assert len(want) == count
+            assert reader.read_assets(fields, status) == want
+        assert reader.plan_body() == plan_body(store)
+        assert reader.plan_body(1) == plan_body(store, 1)
+        assert reader.plan_body(99) is None
+    finally:
+        if reader is not store:
+            reader.close()

@@ -9,12 +9,14 @@ and writes, per vendor, the products under the subtrees named in ``sources.yaml`
 repository and path) in the file's header.
 
 The readable model is the product number the MIB's own text gives: a DESCRIPTION clause (or, in
-MIBs that use them, the comment on the assignment line) containing a token that spells the object
-name's product part with its punctuation (``ciscoWSC2960X48FPDL`` described as "...
-WS-C2960X-48FPD-L ..." -> ``WS-C2960X-48FPD-L``); else a short description that names the
+MIBs that use them, the comment on the assignment line, or on its own line just above it as in
+ARISTA-PRODUCTS-MIB) containing a token that spells the object name's product part with its
+punctuation (``ciscoWSC2960X48FPDL`` described as "... WS-C2960X-48FPD-L ..." ->
+``WS-C2960X-48FPD-L``); else a short description that names the
 product; else the object name without the vendor's naming prefix. Per vendor, ``sources.yaml``
 may give the pattern its descriptions follow (``description_model``) and rewrites of the model
-(``model_sub``, for object names that abbreviate the product family: ``fgt60D``).
+(``model_sub``, for object names that abbreviate the product family: ``fgt60D``); and whether a
+node with products registered beneath it is itself a product (``nested_products``).
 
 Run from a checkout::
 
@@ -160,6 +162,7 @@ def parse_module(text: str, path: str = "") -> Module:
         return f"\x00{len(strings) - 1}\x00" + "\n" * m.group(0).count("\n")
 
     masked = _STRING.sub(stash, body)
+    lines = masked.split("\n")
     header = _HEADER.search(masked)
     if header is None:
         raise MibError(f"{path or 'MIB text'}: no `<NAME> DEFINITIONS ::= BEGIN` header")
@@ -202,6 +205,10 @@ def parse_module(text: str, path: str = "") -> Module:
             elif "IDENTIFIER" in macro:
                 line = masked.count("\n", 0, m.end())
                 description = comments.get(line)
+                above = masked.count("\n", 0, head.start()) - 1
+                if description is None and above >= 0 and not lines[above].strip():
+                    # a comment line of its own just above the assignment (ARISTA-PRODUCTS-MIB)
+                    description = comments.get(above)
             if macro == "MODULE-IDENTITY":
                 updated = re.search(r"\bLAST-UPDATED\s+\x00(\d+)\x00", clauses)
                 revision = re.search(r"\bREVISION\s+\x00(\d+)\x00", clauses)
@@ -307,10 +314,13 @@ def product_table(
     stem_models: bool = False,
     model_sub: Sequence[tuple[str, str]] = (),
     description_model: tuple[str, str] | None = None,
+    nested_products: bool = False,
 ) -> list[Product]:
     """Every assignment of ``module`` strictly under one of ``roots``, in OID order, except
     names matching ``exclude`` and nodes that only group other products (excluded names, such
-    as a switch's modules registered beneath it, group nothing).
+    as a switch's modules registered beneath it, group nothing). With ``nested_products``
+    (vendors that register a variant beneath its base model: ARISTA-PRODUCTS-MIB
+    ``aristaDCS7508`` and ``aristaDCS7508N`` beneath it) every assignment is a product.
 
     ``description_model`` is a ``(regex, template)`` pair for vendors whose descriptions follow
     one pattern: when the regex matches the description, the model is the template expanded
@@ -342,7 +352,7 @@ def product_table(
         oid = oids[(module, name)]
         if any(len(oid) > len(b) and oid[: len(b)] == b for b in bases):
             # a node that only groups others (products under it) is a family, not a product
-            if any(
+            if not nested_products and any(
                 (module, other) in oids and oids[(module, other)][: len(oid)] == oid
                 for other in kept
                 if other != name and len(oids[(module, other)]) > len(oid)
@@ -464,6 +474,7 @@ def generate(
                 for pattern, replacement in entry.get("model_sub", [])
             ],
             _pair(entry.get("description_model")),
+            bool(entry.get("nested_products", False)),
         )
         written[table] = write_table(out / f"{table}.yaml", entry, modules[module], rows)
     return written

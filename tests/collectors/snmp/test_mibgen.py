@@ -172,6 +172,49 @@ def test_description_model_model_sub_and_excluded_children() -> None:
     assert [p.name for p in rows] == ["acmeSwitchModuleJ1235A", "acmeSwitchJ1236A", "acm60D"]
 
 
+NESTED = """ACME-NESTED-MIB DEFINITIONS ::= BEGIN
+IMPORTS enterprises FROM SNMPv2-SMI;
+acmeProducts OBJECT IDENTIFIER ::= { enterprises 99997 }
+-- AC-7508 Switch Chassis. 8 Linecard slots.
+acmeAC7508 OBJECT IDENTIFIER ::= { acmeProducts 7508 }
+-- AC-7508N Switch Chassis, with AC or DC Power Supply
+acmeAC7508N OBJECT IDENTIFIER ::= { acmeProducts 7508 1359 }
+acmeAC7504 OBJECT IDENTIFIER ::= { acmeProducts 7504 } -- AC-7504 chassis
+acmeAC7316 OBJECT IDENTIFIER ::= { acmeProducts 7316 }
+-- AC-7010 is described apart from the assignment
+
+acmeAC7010 OBJECT IDENTIFIER ::= { acmeProducts 7010 }
+END
+"""
+
+
+def test_a_comment_line_just_above_an_assignment_describes_it() -> None:
+    mod = parse_module(NESTED)
+    assert mod.assignments["acmeAC7508"].description == (
+        "AC-7508 Switch Chassis. 8 Linecard slots."
+    )
+    # its own trailing comment wins; a comment after the previous assignment is not its own
+    assert mod.assignments["acmeAC7504"].description == "AC-7504 chassis"
+    assert mod.assignments["acmeAC7316"].description is None
+    # a blank line between the comment and the assignment parts them
+    assert mod.assignments["acmeAC7010"].description is None
+
+
+def test_nested_products_keep_the_base_model_registered_above_its_variants() -> None:
+    modules = {"ACME-NESTED-MIB": parse_module(NESTED)}
+    args = (modules, resolve(modules), "ACME-NESTED-MIB", ["acmeProducts"])
+    # by default a node with products beneath it groups them: a family, not a product
+    assert "acmeAC7508" not in [p.name for p in mibgen.product_table(*args, prefix="acme")]
+    rows = mibgen.product_table(*args, prefix="acme", nested_products=True)
+    assert [(p.oid, p.model) for p in rows] == [
+        ("1.3.6.1.4.1.99997.7010", "AC7010"),
+        ("1.3.6.1.4.1.99997.7316", "AC7316"),
+        ("1.3.6.1.4.1.99997.7504", "AC-7504"),
+        ("1.3.6.1.4.1.99997.7508", "AC-7508"),
+        ("1.3.6.1.4.1.99997.7508.1359", "AC-7508N"),
+    ]
+
+
 def test_a_description_model_that_is_not_a_pair_is_refused(folder: Path) -> None:
     spec = folder / "sources.yaml"
     spec.write_text(
@@ -276,11 +319,55 @@ def test_shipped_tables_name_their_source_and_load() -> None:
     assert "1.3.6.1.4.1.11.2.3.7.11.99.1" not in rules.products  # hpEtherSwitchPort10T
     assert "1.3.6.1.4.1.11.2.3.7.11.4" not in rules.products  # groups the 208T/224T desktops
     assert rules.products["1.3.6.1.4.1.11.2.3.7.11.4.3"].name == "hpAdvSwitch224T"
+    # ARISTA-PRODUCTS-MIB aristaProducts: the product number from the comment above each
+    # assignment; variants registered beneath their base model are products too
+    assert rules.products["1.3.6.1.4.1.30065.1.3011.7050.1958.64"].model == "DCS-7050TX-64"
+    assert rules.products["1.3.6.1.4.1.30065.1.3011.7280.3735.48.2878.6"].model == (
+        "DCS-7280SR-48C6"
+    )
+    assert rules.products["1.3.6.1.4.1.30065.1.3011.7508"].model == "DCS-7508"
+    assert rules.products["1.3.6.1.4.1.30065.1.3011.7508.1359"].model == "DCS-7508N"
+    assert rules.products["1.3.6.1.4.1.30065.1.2546.720.858.48.2600.6"].model == "CCS-720XP-48Y6"
+    assert rules.products["1.3.6.1.4.1.30065.1.2759"].model == "vEOS"
+    # FOUNDRY-SN-ROOT-MIB registration: one OID per software image, the model without it
+    foundry = "1.3.6.1.4.1.1991.1.3"
+    assert rules.products[f"{foundry}.61.2.1.1.1"].model == "ICX7450-48"  # snICX745048Switch
+    assert rules.products[f"{foundry}.61.2.1.1.2"].model == "ICX7450-48"  # ...BaseL3Router
+    assert rules.products[f"{foundry}.64.1.2.1.2"].model == "ICX7150-24POE"
+    assert rules.products[f"{foundry}.56.1.2.1.4"].model == "ICX6610-24HPOE"  # premium image
+    assert rules.products[f"{foundry}.68.1.2"].model == "ICX8200-24P"  # P is PoE here
+    assert rules.products[f"{foundry}.48.8.1"].model == "ICX7450 stack"
+    assert rules.products[f"{foundry}.34.1.2.2.2"].model == "FESX424+1XG-PREM"
+    assert f"{foundry}.61.2.1.1" not in rules.products  # snICX745048 groups its images
+    # EXTREME-BASE-MIB extremeProduct: the product names the MIB's blocks give, rebuilt from
+    # the object names; appliances from their DESCRIPTION; groups left out
+    extreme = "1.3.6.1.4.1.1916.2"
+    assert rules.products[f"{extreme}.155"].model == "X460-48t"  # summitX460-48t
+    assert rules.products[f"{extreme}.349"].model == "5520-24T-EXOS"
+    assert rules.products[f"{extreme}.453"].model == "5420M-24W-4YE-SwitchEngine"
+    assert rules.products[f"{extreme}.335"].model == "SLX9740-40"  # extremeSLX9740x40
+    assert rules.products[f"{extreme}.282"].model == "E1120"  # extremeEMPx35
+    assert rules.products[f"{extreme}.131.15"].model == "Summit WM3700"
+    assert f"{extreme}.131" not in rules.products  # wirelessProducts groups the WM controllers
+    # DELLEMC-OS10-PRODUCTS-MIB and F10-PRODUCTS-MIB: the product number the DESCRIPTION gives
+    assert rules.products["1.3.6.1.4.1.674.11000.5000.100.2.1.6"].model == "S4148F-ON"
+    assert rules.products["1.3.6.1.4.1.674.11000.5000.100.2.2.1"].model == "MX5108N-ON"
+    assert rules.products["1.3.6.1.4.1.6027.1.3.14"].model == "S4810"
+    assert rules.products["1.3.6.1.4.1.6027.1.3.4"].model == "S25P-AC"
+    assert rules.products["1.3.6.1.4.1.6027.1.3.22"].model == "S4048-ON"
     counts = {
         name: len(yaml.safe_load((SHIPPED / "products" / f"{name}.yaml").read_text())["products"])
-        for name in ("fortinet", "procurve")
+        for name in ("fortinet", "procurve", "arista", "foundry", "extreme", "dell_os10", "force10")
     }
-    assert counts == {"fortinet": 228, "procurve": 136}
+    assert counts == {
+        "fortinet": 228,
+        "procurve": 136,
+        "arista": 225,
+        "foundry": 664,
+        "extreme": 509,
+        "dell_os10": 27,
+        "force10": 33,
+    }
 
 
 def system(descr: str, object_id: str, **more: RawValue) -> dict[str, RawValue]:

@@ -7,12 +7,16 @@ import dataclasses
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
 import yaml
+from sqlalchemy import insert
+from sqlalchemy import select as select_columns
 from sqlalchemy import text as sql
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, delete, select
@@ -25,10 +29,12 @@ from agent.store.placement import hosted_on
 from agent.store.sightings import ENDPOINT
 from agent.store.usage_history import daily_by_asset
 from collectors.datadir import data_path
+from planner.plan import _SKIP as PLAIN_SKIPS  # the fields plain() leaves out
 from planner.strategy import StrategyRule
 from planner.usage import window_figure
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 VIRTUAL_HINTS = (
     "vmware",
@@ -144,6 +150,73 @@ def _day(value: Any) -> date | None:
         return None
 
 
+# What planning reads of an asset and of a dependency: plain columns, no ORM object per row.
+_ASSET_COLUMNS = (
+    "id",
+    "name",
+    "tags",
+    "vendor",
+    "model",
+    "exposures",
+    "planning",
+    "device_class",
+    "site",
+    "serial",
+    "os_name",
+    "os_version",
+    "firmware",
+    "cpu_count",
+    "memory_bytes",
+    "disk_bytes",
+    "cpu_pct",
+    "mem_pct",
+    "first_seen",
+    "manufacture_date",
+    "bios_date",
+)
+_DEPENDENCY_COLUMNS = (
+    "src_asset_id",
+    "dst_asset_id",
+    "src_key",
+    "dst_key",
+    "src_address",
+    "dst_address",
+    "port",
+    "service",
+    "process",
+    "count",
+    "first_seen",
+    "last_seen",
+)
+_BATCH = 20_000  # dependency rows fetched at a time (PostgreSQL: a server-side cursor)
+_PLAN_ROWS = 5_000  # a plan's per-asset rows built and written at a time
+
+
+def _shared() -> Callable[[_T], _T]:
+    """``value``, or the equal value seen first: the estate then holds one object for each
+    distinct port, service or process name instead of one per dependency."""
+    seen: dict[Any, Any] = {}
+
+    def shared(value: _T) -> _T:
+        if value is None:
+            return value
+        first: _T = seen.setdefault(value, value)
+        return first
+
+    return shared
+
+
+def _days() -> Callable[[Any], date | None]:
+    """:func:`_day`, giving the same ``date`` object for every stored time of one day."""
+    seen: dict[date, date] = {}
+
+    def day(value: Any) -> date | None:
+        found = _day(value)
+        return None if found is None else seen.setdefault(found, found)
+
+    return day
+
+
 def estate_from_store(
     store: Store, today: date | None = None, window_days: int = USAGE_WINDOW_DAYS
 ) -> planner.Estate:
@@ -155,9 +228,13 @@ def estate_from_store(
     ``window_days`` up to ``today`` (default: each asset's newest rollup day), with the number
     of days in ``util_days``; an asset without rollups keeps its last poll's figures."""
     usage = _usage_figures(store, today, window_days)
+    day = _days()
     with store.session() as s:
-        assets = s.exec(
-            select(m.Asset).where(m.Asset.status == "active").order_by(col(m.Asset.id))
+        conn = s.connection()
+        assets = conn.execute(
+            select_columns(*(getattr(m.Asset, c) for c in _ASSET_COLUMNS))
+            .where(col(m.Asset.status) == "active")
+            .order_by(col(m.Asset.id))
         ).all()
         gone = set(
             s.exec(select(m.Asset.id).where(m.Asset.status != "active")).all()
@@ -181,18 +258,61 @@ def estate_from_store(
             )
         ).all():
             listening.setdefault(aid, set()).add((port, proto, proc))
-        deps = [
-            d
-            for d in s.exec(select(m.DependencyRow).order_by(col(m.DependencyRow.id))).all()
-            if d.src_asset_id not in gone and d.dst_asset_id not in gone
-        ]
+        ids = {a.id: str(a.id) for a in assets}  # as the planner knows them: one string each
+        known = set(ids.values())
+        externals: dict[str, planner.AssetInput] = {}
+        dependencies = []
+        shared = _shared()  # a million edges name a few ports, services and processes
+        rows = conn.execute(  # streamed: no list of every row beside the estate being built
+            select_columns(*(getattr(m.DependencyRow, c) for c in _DEPENDENCY_COLUMNS))
+            .order_by(col(m.DependencyRow.id))
+            .execution_options(yield_per=_BATCH)
+        )
+        for (
+            src_id,
+            dst_id,
+            src_key,
+            dst_key,
+            src_address,
+            dst_address,
+            port,
+            service,
+            process,
+            count,
+            first_seen,
+            last_seen,
+        ) in rows:
+            if src_id in gone or dst_id in gone:
+                continue
+            src = (ids.get(src_id) or str(src_id)) if src_id is not None else shared(src_key)
+            dst = (ids.get(dst_id) or str(dst_id)) if dst_id is not None else shared(dst_key)
+            ends: tuple[tuple[str, str | None], ...] = ((src, src_address), (dst, dst_address))
+            for node, peer_addr in ends:
+                if node not in known and node not in externals:
+                    externals[node] = planner.AssetInput(
+                        id=node,
+                        name=peer_addr or node,
+                        external=True,
+                        addresses=(peer_addr,) if peer_addr else (),
+                    )
+            dependencies.append(
+                planner.Dependency(
+                    src=src,
+                    dst=dst,
+                    port=shared(port),
+                    service=shared(service),
+                    process=shared(process),
+                    count=max(1, count),
+                    first_seen=day(first_seen),
+                    last_seen=day(last_seen),
+                )
+            )
     from agent.inventory.dependencies import service_names
 
     names = service_names()
     hosts = {a.name.lower(): str(a.id) for a in assets}
     inputs = []
     for a in assets:
-        assert a.id is not None
         tags = tuple(a.tags)
         env = next((ENV_TAGS[t.lower()] for t in tags if t.lower() in ENV_TAGS), "unknown")
         app = next((t.split(":", 1)[1] for t in tags if t.lower().startswith("app:")), None)
@@ -218,7 +338,7 @@ def estate_from_store(
             planner.AssetInput(
                 **{
                     **dict(
-                        id=str(a.id),
+                        id=ids[a.id],
                         name=a.name,
                         addresses=tuple(sorted(addresses.get(a.id, []))),
                         site=a.site,
@@ -247,9 +367,9 @@ def estate_from_store(
                             )
                         ),
                         exposures=tuple(exposures),
-                        first_seen=_day(a.first_seen),
-                        manufactured=_day(a.manufacture_date),
-                        bios_date=_day(a.bios_date),
+                        first_seen=day(a.first_seen),
+                        manufactured=day(a.manufacture_date),
+                        bios_date=day(a.bios_date),
                         application=app,
                         tags=tags,
                         criticality=crit,
@@ -260,33 +380,6 @@ def estate_from_store(
                 }
             )
         )
-    known = {i.id for i in inputs}
-    externals: dict[str, planner.AssetInput] = {}
-    dependencies = []
-    for d in deps:
-        src = str(d.src_asset_id) if d.src_asset_id is not None else d.src_key
-        dst = str(d.dst_asset_id) if d.dst_asset_id is not None else d.dst_key
-        ends: tuple[tuple[str, str | None], ...] = ((src, d.src_address), (dst, d.dst_address))
-        for node, peer_addr in ends:
-            if node not in known and node not in externals:
-                externals[node] = planner.AssetInput(
-                    id=node,
-                    name=peer_addr or node,
-                    external=True,
-                    addresses=(peer_addr,) if peer_addr else (),
-                )
-        dependencies.append(
-            planner.Dependency(
-                src=src,
-                dst=dst,
-                port=d.port,
-                service=d.service,
-                process=d.process,
-                count=max(1, d.count),
-                first_seen=_day(d.first_seen),
-                last_seen=_day(d.last_seen),
-            )
-        )
     all_assets = tuple(inputs) + tuple(externals[k] for k in sorted(externals))
     return planner.Estate(assets=all_assets, dependencies=tuple(dependencies))
 
@@ -295,7 +388,7 @@ def _usage_figures(store: Store, today: date | None, window_days: int) -> dict[i
     """Per asset with daily rollups in the window: its CPU and memory p95 and the days of data
     they rest on (the larger count when the two metrics differ)."""
     out: dict[int, dict[str, Any]] = {}
-    for aid, metrics in daily_by_asset(store).items():
+    for aid, metrics in daily_by_asset(store, ("cpu_pct", "mem_pct")).items():
         cpu, mem = metrics.get("cpu_pct", []), metrics.get("mem_pct", [])
         if not cpu and not mem:
             continue
@@ -393,11 +486,88 @@ def previous_plan(store: Store) -> planner.PreviousPlan | None:
     )
 
 
-def save_plan(store: Store, result: planner.Plan) -> int:
-    """Store the plan: summary, per-asset results, waves and the full JSON. Returns its id."""
-    body = result.to_dict()
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(text.encode()).hexdigest()
+def plan_document(result: planner.Plan) -> dict[str, Any]:
+    """``result.to_dict()`` (the stored JSON body), built in one pass over the plan.
+
+    :meth:`planner.Plan.to_dict` makes each asset and wave plain, then the whole document again;
+    making a plain value plain changes nothing, so one pass over the same pieces gives the same
+    document. tests/agent/test_plan_document.py keeps the two equal."""
+    groups = result.groups
+    doc: dict[str, Any] = _plain(
+        {
+            "today": result.today,
+            "currency": result.currency,
+            "sources": dict(result.sources),
+            "summary": result.summary(),
+            "assets": result.assets,
+            "hubs": groups.hubs.hubs,
+            "hub_candidates": groups.hubs.candidates,
+            "groups": groups.groups,
+            "group_loads": result.loads,
+            "links": groups.links,
+            "link_summary": [
+                {"kind": k, "reason": r, "dependencies": c} for k, r, c in groups.link_summary
+            ],
+            "retained": list(groups.retained),
+            "outside": list(groups.outside),
+            "waves": result.waves,
+            "years": result.years,
+            "warnings": list(result.warnings),
+            "replan": result.replan,
+        }
+    )
+    return doc
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}  # a dataclass's fields as plain() gives them
+
+
+def _plain(obj: Any) -> Any:
+    """:func:`planner.plan.plain`, with one type test for the values a plan is made of
+    (strings, numbers, tuples, dicts, dates and the planner's dataclasses)."""
+    kind = type(obj)
+    if kind is str or kind is int or kind is bool or obj is None:
+        return obj
+    if kind is float:
+        return None if math.isnan(obj) or math.isinf(obj) else round(obj, 4)
+    if kind is tuple or kind is list:
+        return [_plain(x) for x in obj]
+    names = _FIELDS.get(kind)
+    if names is not None:
+        return {n: _plain(getattr(obj, n)) for n in names}
+    if kind is dict:
+        return {str(k): _plain(obj[k]) for k in sorted(obj, key=str)}
+    if kind is date:
+        return obj.isoformat()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = sorted(dataclasses.fields(obj), key=lambda f: f.name)
+        _FIELDS[kind] = tuple(f.name for f in fields if f.name not in PLAIN_SKIPS)
+        return _plain(obj)
+    # anything else in the order plain() tests it
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(obj[k]) for k in sorted(obj, key=str)}
+    if isinstance(obj, tuple | list):
+        return [_plain(x) for x in obj]
+    if isinstance(obj, frozenset | set):
+        return sorted(_plain(x) for x in obj)
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, np.generic):
+        return _plain(obj.item())
+    if isinstance(obj, float):
+        return None if math.isnan(obj) or math.isinf(obj) else round(obj, 4)
+    return obj
+
+
+def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None = None) -> int:
+    """Store the plan: summary, per-asset results, waves and the full JSON. Returns its id.
+    ``body`` is :func:`plan_document` of ``result`` when the caller has it already."""
+    text = json.dumps(
+        plan_document(result) if body is None else body, sort_keys=True, separators=(",", ":")
+    )  # a document made here is let go of before the rows are written
+    digest = _digest(text)
     summary = {**result.summary(), "warnings": list(result.warnings)}
     if result.replan is not None:
         summary["replan"] = {
@@ -419,23 +589,24 @@ def save_plan(store: Store, result: planner.Plan) -> int:
         s.flush()
         assert row.id is not None
         plan_id = row.id
-        for a in result.assets:
-            if not a.asset_id.isdigit():
-                continue  # external peers are planned around, not stored as assets
-            detail = _asset_detail(a)
-            s.add(
-                m.AssetPlan(
-                    plan_id=plan_id,
-                    asset_id=int(a.asset_id),
-                    support_status=a.support.status,
-                    days_to_eos=a.support.days_remaining,
-                    debt=a.debt.score,
-                    strategy=a.strategy.strategy,
-                    wave=a.wave,
-                    move_group=a.group,
-                    detail=detail,
-                )
-            )
+        ours = [a for a in result.assets if a.asset_id.isdigit()]  # not the external peers
+        conn = s.connection()
+        for first in range(0, len(ours), _PLAN_ROWS):  # plain INSERTs, no ORM object per row
+            rows = [
+                {
+                    "plan_id": plan_id,
+                    "asset_id": int(a.asset_id),
+                    "support_status": a.support.status,
+                    "days_to_eos": a.support.days_remaining,
+                    "debt": a.debt.score,
+                    "strategy": a.strategy.strategy,
+                    "wave": a.wave,
+                    "move_group": a.group,
+                    "detail": _asset_detail(a),
+                }
+                for a in ours[first : first + _PLAN_ROWS]
+            ]
+            conn.execute(insert(m.AssetPlan.__table__), rows)  # type: ignore[attr-defined]
         groups = {g.id: g for g in result.groups.groups}
         names = {a.asset_id: a.name for a in result.assets}
         for w in result.waves:
@@ -478,6 +649,14 @@ def save_plan(store: Store, result: planner.Plan) -> int:
         s.commit()
     _refresh_statistics(store)
     return plan_id
+
+
+def _digest(text: str) -> str:
+    """SHA-256 of ``text`` in UTF-8, without a second copy of a large plan's body."""
+    h = hashlib.sha256()
+    for start in range(0, len(text), 1 << 20):
+        h.update(text[start : start + (1 << 20)].encode())
+    return h.hexdigest()
 
 
 def _refresh_statistics(store: Store) -> None:

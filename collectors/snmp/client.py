@@ -16,8 +16,7 @@ The agent picks the engine with the ``snmp.engine`` configuration key (``cloudwa
 - an SNMPv3 agent replaced at the same address (a new engine ID) is not discovered again at
   once: its polls time out for about five minutes, while pysnmp keeps the old engine ID;
 - a host name is resolved once per client, not again every few minutes;
-- its request-ids are sequential, so a v1/v2c reply forged by someone who saw one request is
-  accepted more easily; a reply at another security level (RFC 3412 7.2.12b) makes it drop the
+- a reply at another security level (RFC 3412 7.2.12b) makes it drop the
   request, which then times out even if the genuine answer follows; an authenticated report
   with an older clock moves its clock back; an engine latched at boots 2147483647 and a reply
   that does not decrypt are not reported as such (a timeout, "unknown engine ID");
@@ -29,6 +28,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import secrets
 from collections.abc import Iterable, Sequence
 from types import SimpleNamespace
 from typing import Any, Literal
@@ -54,6 +54,14 @@ log = logging.getLogger(__name__)
 Engine = Literal["fast", "pysnmp"]
 
 
+class _UnpredictableIds:
+    """Request-ids and msgIDs for the pysnmp engine, 1 .. 2**31-1, from ``secrets`` (an object,
+    not a function, so that a class attribute holding it is not bound as a method)."""
+
+    def __call__(self) -> int:
+        return secrets.randbelow(2**31 - 1) + 1
+
+
 @functools.cache
 def _lib() -> Any:
     """pysnmp and pyasn1, imported on first use of the pysnmp engine."""
@@ -62,8 +70,17 @@ def _lib() -> Any:
     from pysnmp.error import PySnmpError
     from pysnmp.hlapi.v3arch import asyncio as api
     from pysnmp.proto import errind, rfc1902, rfc1905
+    from pysnmp.proto.api import v1, v2c
+    from pysnmp.proto.mpmod import cache
 
     del hlapi
+    # pysnmp numbers requests sequentially from process-wide counters (pysnmp.nextid), so an
+    # off-path host that saw one request guesses the next. The message processing models put
+    # the message cache's next ID in as the request-id (v1/v2c) and msgID (v3); the PDU
+    # defaults draw another. Both counters are replaced by unpredictable IDs.
+    ids = _UnpredictableIds()
+    v1.getNextRequestID = v2c.getNextRequestID = ids
+    cache.Cache._Cache__message_id = ids  # the class attribute `__message_id`
     return SimpleNamespace(
         api=api,
         univ=univ,

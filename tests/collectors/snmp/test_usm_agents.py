@@ -362,21 +362,7 @@ def answer(version: int, community: bytes, request_id: int, value: bytes) -> byt
 
 
 @pytest.mark.parametrize("version", ["1", "2c"])
-@pytest.mark.parametrize(
-    "engine",
-    [
-        "fast",
-        pytest.param(
-            "pysnmp",
-            marks=pytest.mark.xfail(
-                raises=AssertionError,
-                strict=True,
-                reason="pysnmp's request-ids are sequential (pysnmp.nextid): the next one is "
-                "guessed from one seen",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("engine", ["fast", "pysnmp"])
 def test_off_path_spoofer_cannot_guess_request_ids(engine: Engine, version: str) -> None:
     """A device the collector also polls (the spoofer) sees one request: its id and the
     collector's source address. While the collector waits on another agent, the spoofer sends

@@ -189,6 +189,14 @@ class PromAPI:
     def query(self, expr: str) -> Any:
         return self.get("/api/v1/query", query=expr)
 
+    def ready(self) -> bool:
+        """Prometheus answers 503 until its storage is open, though its port is already open."""
+        try:
+            with urllib.request.urlopen(f"{self.base}/-/ready", timeout=5) as r:
+                return bool(r.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
 
 @pytest.fixture()
 def prometheus(tmp_path: Path, exposition_server: Exposition) -> Iterator[PromAPI]:
@@ -217,6 +225,7 @@ def prometheus(tmp_path: Path, exposition_server: Exposition) -> Iterator[PromAP
     try:
         wait_for(lambda: tcp_open(port), 30, "prometheus")
         api = PromAPI(port)
+        wait_for(api.ready, 60, "prometheus ready (/-/ready)")
 
         def scraped_thrice() -> bool:
             res = api.query('count_over_time(up{job="cloudward"}[1m])')["data"]["result"]

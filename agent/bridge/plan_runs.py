@@ -58,7 +58,7 @@ ENV_TAGS = {
     "staging": "staging",
     "dr": "dr",
 }
-USAGE_WINDOW_DAYS = 90  # right-sizing reads the p95 of at most this many days of rollups
+USAGE_WINDOW_DAYS = 90  # right-sizing window when none is given (sampling.daily_retention_days)
 DEFAULT_COMMUNITIES = frozenset({"public", "private", "community", "snmp", "admin"})
 
 
@@ -441,14 +441,20 @@ def _planning_hints(hints: Mapping[str, object], hosts: Mapping[str, str]) -> di
 
 
 def compute_plan(
-    store: Store, today: date, overrides: Path | None = None, *, fresh: bool = False
+    store: Store,
+    today: date,
+    overrides: Path | None = None,
+    *,
+    fresh: bool = False,
+    usage_window_days: int = USAGE_WINDOW_DAYS,
 ) -> planner.Plan:
     """Plan the stored estate as of ``today``, starting from the newest stored plan (its groups
-    and waves are kept where nothing forces a change) unless ``fresh``."""
+    and waves are kept where nothing forces a change) unless ``fresh``. Right-sizing reads the
+    utilisation rollups of the last ``usage_window_days`` (the daily retention)."""
     from agent.inventory.dependencies import rebuild_dependencies
 
     rebuild_dependencies(store)
-    estate = estate_from_store(store, today)
+    estate = estate_from_store(store, today, usage_window_days)
     previous = None if fresh else previous_plan(store)
     return planner.plan(
         estate, load_planner_settings(overrides), today, load_lifecycle(store), previous

@@ -89,7 +89,11 @@ def plan(
     try:
         try:
             result = compute_plan(
-                store, _today(today), Path(overrides) if overrides else None, fresh=fresh
+                store,
+                _today(today),
+                Path(overrides) if overrides else None,
+                fresh=fresh,
+                usage_window_days=settings.sampling.daily_retention_days,
             )
         except ConfigError as exc:
             click.echo(str(exc), err=True)

@@ -245,7 +245,12 @@ class Daemon:
 
         assert self.store is not None
         overrides = self.settings.planner_settings
-        result = compute_plan(self.store, date.today(), overrides)
+        result = compute_plan(
+            self.store,
+            date.today(),
+            overrides,
+            usage_window_days=self.settings.sampling.daily_retention_days,
+        )
         plan_id = save_plan(self.store, result)
         prune_plans(self.store, keep=self.settings.plans_kept)
         return plan_id

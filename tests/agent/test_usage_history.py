@@ -170,3 +170,25 @@ def test_sampling_interval_zero_adds_no_job() -> None:
     assert jobs._scheduler.get_jobs() == []
     jobs.add(never, 60.0, "other")
     assert [j.id for j in jobs._scheduler.get_jobs()] == ["other"]
+
+
+def test_the_right_sizing_window_follows_the_daily_retention(tmp_path: Path) -> None:
+    """`cloudward plan` and the daemon read the rollups of the last
+    ``sampling.daily_retention_days``: a box busy early in the month and quiet in its last
+    week is sized on the quiet week when only a week is kept."""
+    import json
+
+    from agent.bridge.plan_runs import compute_plan, plan_document
+
+    store = Store.open(f"sqlite:///{tmp_path / 'cw.db'}")
+    try:
+        aid = _asset(store, "batch01", cpu_pct=50.0)
+        _month(store, aid, lambda t: 90.0 if t.day <= 20 else 3.0)
+        week = json.dumps(
+            plan_document(compute_plan(store, date(2026, 11, 30), fresh=True, usage_window_days=7))
+        )
+        default = json.dumps(plan_document(compute_plan(store, date(2026, 11, 30), fresh=True)))
+    finally:
+        store.close()
+    assert "p95 over 7 days of samples" in week
+    assert "p95 over 30 days of samples" in default

@@ -12,12 +12,18 @@ imports every module of the package, so nothing else needs changing.
 from __future__ import annotations
 
 import contextlib
+import json
 import resource
-from collections.abc import Callable
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 Runner = Callable[[bool], "Result"]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -79,3 +85,61 @@ def peak_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_cloudward(argv: Sequence[str]) -> tuple[float, float]:
+    """``cloudward ARGV`` as a user runs it, in a child process from the checkout: its wall
+    time (start-up included) and its peak memory in MB (the child's own ``VmHWM``)."""
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = {['cloudward', *argv]!r}\n"
+        "try:\n    runpy.run_module('agent', run_name='__main__')\n"
+        "finally:\n"
+        "    from bench import peak_mb\n"
+        "    print(f'peak_mb={peak_mb():.1f}', file=sys.stderr)\n"
+    )
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    wall = time.perf_counter() - start
+    if out.returncode != 0:
+        raise RuntimeError(f"cloudward {' '.join(argv[:2])} failed:\n{out.stderr[-2000:]}")
+    return wall, float(out.stderr.rsplit("peak_mb=", 1)[1].split()[0])
+
+
+def child_json(module: str, *args: str) -> dict[str, Any]:
+    """Run ``python -m MODULE ARGS`` from the checkout; the JSON object on its last line."""
+    out = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{module} {args[0]} failed:\n{out.stderr[-2000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+@contextlib.contextmanager
+def private_postgres(*databases: str) -> Iterator[dict[str, str] | None]:
+    """A private PostgreSQL server with these empty databases, name -> URL, removed after; None
+    when PostgreSQL's server programs are not installed."""
+    from tests.postgres import PgCluster, missing
+
+    if missing() is not None:
+        yield None
+        return
+    import psycopg
+
+    cluster = PgCluster.create()
+    try:
+        cluster.start()
+        with psycopg.connect(cluster.plain_url, autocommit=True) as conn:
+            for name in databases:
+                conn.execute(f"CREATE DATABASE {name}")
+        base = cluster.url.rsplit("/", 1)[0]
+        yield {name: f"{base}/{name}" for name in databases}
+    finally:
+        cluster.destroy()

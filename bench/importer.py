@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import Result, peak_mb, registry
+from bench import ROOT, Result, child_json, peak_mb, private_postgres, registry, run_cloudward
 
-ROOT = Path(__file__).resolve().parents[1]
 SEED = 20240402
 OS_CHOICES = (
     ("Windows", "Server 2012 R2"),
@@ -251,36 +250,13 @@ def _schema(url: str) -> None:
 def _ours(url: str, files: tuple[Path, Path]) -> dict[str, Any]:
     wall, peak = 0.0, 0.0
     for path in files:
-        code = (
-            "import runpy, sys, resource\n"
-            f"sys.argv = ['cloudward', 'import', {str(path)!r}, '--database', {url!r}]\n"
-            "try:\n    runpy.run_module('agent', run_name='__main__')\n"
-            "finally:\n"
-            "    from bench import peak_mb\n"
-            "    print(f'peak_mb={peak_mb():.1f}', file=sys.stderr)\n"
-        )
-        start = time.perf_counter()
-        out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
-        )
-        wall += time.perf_counter() - start
-        if out.returncode != 0:
-            raise RuntimeError(f"cloudward import {path.name} failed:\n{out.stderr[-2000:]}")
-        peak = max(peak, float(out.stderr.rsplit("peak_mb=", 1)[1].split()[0]))
+        took, top = run_cloudward(["import", str(path), "--database", url])
+        wall, peak = wall + took, max(peak, top)
     return {"wall": wall, "peak_mb": peak}
 
 
 def _floor(url: str, files: tuple[Path, Path]) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.importer", "--floor", url, str(files[0]), str(files[1])],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"the floor failed:\n{out.stderr[-2000:]}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return child_json("bench.importer", "--floor", url, str(files[0]), str(files[1]))
 
 
 def _count(url: str) -> tuple[int, int]:
@@ -346,23 +322,11 @@ def run(quick: bool) -> Result:
 
 def _postgres(n: int, m: int, folder: Path) -> Result | None:
     """The same on a private PostgreSQL server, when its programs are installed."""
-    from tests.postgres import PgCluster, missing
-
-    if missing() is not None:
-        return None
-    import psycopg
-
-    cluster = PgCluster.create()
-    try:
-        cluster.start()
-        with psycopg.connect(cluster.plain_url, autocommit=True) as conn:
-            for side in ("ours", "floor"):
-                conn.execute(f"CREATE DATABASE {side}")
-        base = cluster.url.rsplit("/", 1)[0]
-        got = measure(lambda side: f"{base}/{side}", n, m, folder)
+    with private_postgres("ours", "floor") as urls:
+        if urls is None:
+            return None
+        got = measure(urls.__getitem__, n, m, folder)
         return _result("import-pg", n, m, got)
-    finally:
-        cluster.destroy()
 
 
 if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "--floor":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,10 +28,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import Result, peak_mb, registry
+from bench import Result, child_json, peak_mb, private_postgres, registry, run_cloudward
 from bench.importer import write_estate
 
-ROOT = Path(__file__).resolve().parents[1]
 TODAY = "2026-09-01"
 DEPS_PER_ASSET = 10
 
@@ -99,49 +97,16 @@ def stored(url: str) -> dict[str, Any]:
 
 
 def _child(*args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.plancli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"benchmark child {args[0]} failed:\n{out.stderr[-2000:]}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return child_json("bench.plancli", *args)
 
 
 def _import(url: str, files: tuple[Path, Path]) -> None:
     for path in files:
-        out = subprocess.run(
-            [sys.executable, "-m", "agent", "import", str(path), "--database", url],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
-        if out.returncode != 0:
-            raise RuntimeError(f"cloudward import {path.name} failed:\n{out.stderr[-2000:]}")
+        run_cloudward(["import", str(path), "--database", url])
 
 
 def _command(url: str) -> dict[str, Any]:
-    argv = ["cloudward", "plan", "--database", url, "--today", TODAY]
-    code = (
-        "import runpy, sys\n"
-        f"sys.argv = {argv!r}\n"
-        "try:\n    runpy.run_module('agent', run_name='__main__')\n"
-        "finally:\n"
-        "    from bench import peak_mb\n"
-        "    print(f'peak_mb={peak_mb():.1f}', file=sys.stderr)\n"
-    )
-    start = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
-    )
-    wall = time.perf_counter() - start
-    if out.returncode != 0:
-        raise RuntimeError(f"cloudward plan failed:\n{out.stderr[-2000:]}")
-    peak = float(out.stderr.rsplit("peak_mb=", 1)[1].split()[0])
+    wall, peak = run_cloudward(["plan", "--database", url, "--today", TODAY])
     return {"wall": wall, "peak_mb": peak}
 
 
@@ -218,20 +183,8 @@ def result(n: int, m: int, got: dict[str, dict[str, Any]]) -> Result:
 def _postgres(measure_at: Callable[[str], dict[str, Any]]) -> dict[str, Any] | None:
     """``measure_at`` a database of a private PostgreSQL server, when its programs are
     installed."""
-    from tests.postgres import PgCluster, missing
-
-    if missing() is not None:
-        return None
-    import psycopg
-
-    cluster = PgCluster.create()
-    try:
-        cluster.start()
-        with psycopg.connect(cluster.plain_url, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE plancli")
-        return measure_at(cluster.url.rsplit("/", 1)[0] + "/plancli")
-    finally:
-        cluster.destroy()
+    with private_postgres("plancli") as urls:
+        return None if urls is None else measure_at(urls["plancli"])
 
 
 @registry.register("plancli")

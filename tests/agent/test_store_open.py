@@ -107,16 +107,6 @@ def test_an_older_store_is_migrated_on_open(tmp_path: Path) -> None:
         quick.close()
 
 
-def test_a_newer_store_is_still_refused(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'future.db'}"
-    s = Store.open(url)
-    with s.engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
-    s.close()
-    with pytest.raises(StoreError, match="newer"):
-        Store.open(url)
-
-
 def test_a_failed_plain_read_is_a_store_error(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cw.db'}"
     Store.open(url).close()

@@ -14,7 +14,7 @@ import pytest
 from collectors.errors import AuthError, CollectTimeout, HostKeyError
 from collectors.facts import Facts
 from collectors.ssh import SshCredentials, SshTarget, collect_many, collect_ssh
-from collectors.ssh.commands import load_allow_list
+from collectors.ssh.commands import Platform, load_allow_list
 from collectors.ssh.sampler import collect_ssh_sample
 from collectors.ssh.windows import parse_windows, sample_from_windows
 from tests.collectors.ssh.recorded import DATA, load_raw
@@ -30,7 +30,8 @@ def _server(device: str, **kw: object) -> ReplayServer:
     return ReplayServer(DATA / "cisco" / device, prompt=PROMPTS[device], **kw)  # type: ignore[arg-type]
 
 
-def _collect(server: ReplayServer, tmp_path: Path, **kw: object) -> Facts:
+def _login(server: ReplayServer, tmp_path: Path, **kw: object) -> tuple[SshTarget, SshCredentials]:
+    """The target and a key the replay server trusts, its host key known."""
     known = tmp_path / "known_hosts"
     known.write_text(server.known_hosts_line())
     key = server.write_client_key(tmp_path / "id_ecdsa")
@@ -41,7 +42,11 @@ def _collect(server: ReplayServer, tmp_path: Path, **kw: object) -> Facts:
         known_hosts=known,
         **kw,  # type: ignore[arg-type]
     )
-    return collect_ssh(target, SshCredentials(key_file=key))
+    return target, SshCredentials(key_file=key)
+
+
+def _collect(server: ReplayServer, tmp_path: Path, **kw: object) -> Facts:
+    return collect_ssh(*_login(server, tmp_path, **kw))
 
 
 def _same_as_recordings(facts: Facts, device: str) -> None:
@@ -138,12 +143,18 @@ def test_password_login_when_configured(tmp_path: Path) -> None:
     assert "not-it" not in str(err.value) and "password" in str(err.value)
 
 
-def test_windows_over_openssh(tmp_path: Path) -> None:
-    """The banner says Windows; the three PowerShell commands are answered from recordings."""
+def _windows_server() -> tuple[Platform, Path, ReplayServer]:
+    """A Windows OpenSSH server answering every allow-listed command from recordings."""
     plat = load_allow_list().platform("windows")
     folder = DATA / "windows" / "win2019-hyperv"
     answers = {c.run: (folder / f"{c.name}.txt").read_text() for c in plat.commands}
     server = ReplayServer(folder, banner="SSH-2.0-OpenSSH_for_Windows_8.1", answers=answers)
+    return plat, folder, server
+
+
+def test_windows_over_openssh(tmp_path: Path) -> None:
+    """The banner says Windows; the PowerShell commands are answered from recordings."""
+    plat, folder, server = _windows_server()
     with server:
         facts = _collect(server, tmp_path)
     expected = parse_windows(load_raw(folder), target=facts.target)
@@ -155,22 +166,10 @@ def test_windows_over_openssh(tmp_path: Path) -> None:
 
 def test_windows_sample_over_openssh(tmp_path: Path) -> None:
     """The light poll of a Windows host sends only the allow-list's PowerShell ``sample``."""
-    plat = load_allow_list().platform("windows")
-    folder = DATA / "windows" / "win2019-hyperv"
-    answers = {c.run: (folder / f"{c.name}.txt").read_text() for c in plat.commands}
-    server = ReplayServer(folder, banner="SSH-2.0-OpenSSH_for_Windows_8.1", answers=answers)
+    plat, folder, server = _windows_server()
     with server:
-        known = tmp_path / "known_hosts"
-        known.write_text(server.known_hosts_line())
-        key = server.write_client_key(tmp_path / "id_ecdsa")
-        target = SshTarget(
-            server.address,
-            port=server.port,
-            username="admin",
-            known_hosts=known,
-            platform="windows",
-        )
-        got = collect_ssh_sample(target, SshCredentials(key_file=key))
+        target, creds = _login(server, tmp_path, platform="windows")
+        got = collect_ssh_sample(target, creds)
     assert [c for _, c in server.received] == [plat.command("sample").run]
     assert got == sample_from_windows((folder / "sample.txt").read_text(), target.label)
     assert got.cpu_pct == 29.0 and got.interfaces == 2

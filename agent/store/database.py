@@ -87,14 +87,20 @@ def guarded(fn: F) -> F:
 
             if not isinstance(exc, SQLAlchemyError):
                 raise
-            orig = getattr(exc, "orig", None) or exc
-            raise StoreError(
-                f"database {self.safe_url}: {fn.__name__} failed: "
-                f"{str(orig).strip().splitlines()[0][:300]}{disk_problem(self.url)}",
-                transient=_is_transient(exc),
-            ) from exc
+            raise database_error(self, f"{fn.__name__} failed", exc) from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def database_error(store: Store, doing: str, exc: SQLAlchemyError) -> StoreError:
+    """A database failure as the store reports it: what failed, the driver's first line, and
+    what to do about a full or read-only disk under SQLite."""
+    orig = getattr(exc, "orig", None) or exc
+    return StoreError(
+        f"database {store.safe_url}: {doing}: "
+        f"{str(orig).strip().splitlines()[0][:300]}{disk_problem(store.url)}",
+        transient=_is_transient(exc),
+    )
 
 
 def disk_problem(url: str) -> str:
@@ -278,12 +284,7 @@ class Store:
             with self.engine.connect() as conn:
                 return [tuple(r) for r in conn.execute(text(sql), args)]
         except SQLAlchemyError as exc:
-            orig = getattr(exc, "orig", None) or exc
-            raise StoreError(
-                f"database {self.safe_url}: cannot read: "
-                f"{str(orig).strip().splitlines()[0][:300]}{disk_problem(self.url)}",
-                transient=_is_transient(exc),
-            ) from exc
+            raise database_error(self, "cannot read", exc) from exc
 
     def read_assets(self, fields: Sequence[str], status: str | None = None) -> list[dict[str, Any]]:
         """These columns of every stored asset, or of those with this ``status``, by id, as

@@ -97,27 +97,27 @@ class Plan:
         return tuple(sorted(chosen, key=lambda a: rank_key(a.debt, a.name)))
 
     def to_dict(self) -> dict[str, Any]:
-        waves = [plain(w) for w in self.waves]
+        """The plan as JSON-ready values (the stored body), built in one pass."""
+        groups = self.groups
         data: dict[str, Any] = plain(
             {
                 "today": self.today,
                 "currency": self.currency,
                 "sources": dict(self.sources),
                 "summary": self.summary(),
-                "assets": [plain(a) for a in self.assets],
-                "hubs": plain(self.groups.hubs.hubs),
-                "hub_candidates": plain(self.groups.hubs.candidates),
-                "groups": plain(self.groups.groups),
-                "group_loads": plain(self.loads),
-                "links": plain(self.groups.links),
+                "assets": self.assets,
+                "hubs": groups.hubs.hubs,
+                "hub_candidates": groups.hubs.candidates,
+                "groups": groups.groups,
+                "group_loads": self.loads,
+                "links": groups.links,
                 "link_summary": [
-                    {"kind": k, "reason": r, "dependencies": c}
-                    for k, r, c in self.groups.link_summary
+                    {"kind": k, "reason": r, "dependencies": c} for k, r, c in groups.link_summary
                 ],
-                "retained": list(self.groups.retained),
-                "outside": list(self.groups.outside),
-                "waves": waves,
-                "years": plain(self.years),
+                "retained": list(groups.retained),
+                "outside": list(groups.outside),
+                "waves": self.waves,
+                "years": self.years,
                 "warnings": list(self.warnings),
                 "replan": self.replan,
             }
@@ -283,16 +283,33 @@ def _outcome(wave: Wave, by_id: Mapping[str, AssetPlan]) -> WaveOutcome:
 
 
 _SKIP = {"kinds", "group_of"}
+_FIELDS: dict[type, tuple[str, ...]] = {}  # a dataclass's fields as plain() gives them
 
 
 def plain(obj: Any) -> Any:
-    """Dataclasses, tuples, mappings, dates and numbers as JSON-ready values, keys sorted."""
+    """Dataclasses, tuples, mappings, dates and numbers as JSON-ready values, keys sorted.
+
+    One type test first for what a plan is made of (strings, numbers, tuples, dicts, dates and
+    the planner's dataclasses, whose field names are looked up once per class); anything else
+    by the general tests after them."""
+    kind = type(obj)
+    if kind is str or kind is int or kind is bool or obj is None:
+        return obj
+    if kind is float:
+        return None if math.isnan(obj) or math.isinf(obj) else round(obj, 4)
+    if kind is tuple or kind is list:
+        return [plain(x) for x in obj]
+    names = _FIELDS.get(kind)
+    if names is not None:
+        return {n: plain(getattr(obj, n)) for n in names}
+    if kind is dict:
+        return {str(k): plain(obj[k]) for k in sorted(obj, key=str)}
+    if kind is date:
+        return obj.isoformat()
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {
-            f.name: plain(getattr(obj, f.name))
-            for f in sorted(dataclasses.fields(obj), key=lambda f: f.name)
-            if f.name not in _SKIP
-        }
+        fields = sorted(dataclasses.fields(obj), key=lambda f: f.name)
+        _FIELDS[kind] = tuple(f.name for f in fields if f.name not in _SKIP)
+        return plain(obj)
     if isinstance(obj, Mapping):
         return {str(k): plain(obj[k]) for k in sorted(obj, key=str)}
     if isinstance(obj, tuple | list):
@@ -301,8 +318,13 @@ def plain(obj: Any) -> Any:
         return sorted(plain(x) for x in obj)
     if isinstance(obj, date):
         return obj.isoformat()
-    if isinstance(obj, bool | str) or obj is None:
+    if isinstance(obj, bool | str):
         return obj
+    if isinstance(obj, np.generic):
+        return plain(obj.item())
+    if isinstance(obj, float):
+        return None if math.isnan(obj) or math.isinf(obj) else round(obj, 4)
+    return obj
     if isinstance(obj, np.generic):
         return plain(obj.item())
     if isinstance(obj, float):

@@ -7,13 +7,11 @@ import dataclasses
 import hashlib
 import json
 import logging
-import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 import yaml
 from sqlalchemy import insert
 from sqlalchemy import select as select_columns
@@ -29,7 +27,6 @@ from agent.store.placement import hosted_on
 from agent.store.sightings import ENDPOINT
 from agent.store.usage_history import daily_by_asset
 from collectors.datadir import data_path
-from planner.plan import _SKIP as PLAIN_SKIPS  # the fields plain() leaves out
 from planner.strategy import StrategyRule
 from planner.usage import window_figure
 
@@ -492,86 +489,11 @@ def previous_plan(store: Store) -> planner.PreviousPlan | None:
     )
 
 
-def plan_document(result: planner.Plan) -> dict[str, Any]:
-    """``result.to_dict()`` (the stored JSON body), built in one pass over the plan.
-
-    :meth:`planner.Plan.to_dict` makes each asset and wave plain, then the whole document again;
-    making a plain value plain changes nothing, so one pass over the same pieces gives the same
-    document. tests/agent/test_plan_document.py keeps the two equal."""
-    groups = result.groups
-    doc: dict[str, Any] = _plain(
-        {
-            "today": result.today,
-            "currency": result.currency,
-            "sources": dict(result.sources),
-            "summary": result.summary(),
-            "assets": result.assets,
-            "hubs": groups.hubs.hubs,
-            "hub_candidates": groups.hubs.candidates,
-            "groups": groups.groups,
-            "group_loads": result.loads,
-            "links": groups.links,
-            "link_summary": [
-                {"kind": k, "reason": r, "dependencies": c} for k, r, c in groups.link_summary
-            ],
-            "retained": list(groups.retained),
-            "outside": list(groups.outside),
-            "waves": result.waves,
-            "years": result.years,
-            "warnings": list(result.warnings),
-            "replan": result.replan,
-        }
-    )
-    return doc
-
-
-_FIELDS: dict[type, tuple[str, ...]] = {}  # a dataclass's fields as plain() gives them
-
-
-def _plain(obj: Any) -> Any:
-    """:func:`planner.plan.plain`, with one type test for the values a plan is made of
-    (strings, numbers, tuples, dicts, dates and the planner's dataclasses)."""
-    kind = type(obj)
-    if kind is str or kind is int or kind is bool or obj is None:
-        return obj
-    if kind is float:
-        return None if math.isnan(obj) or math.isinf(obj) else round(obj, 4)
-    if kind is tuple or kind is list:
-        return [_plain(x) for x in obj]
-    names = _FIELDS.get(kind)
-    if names is not None:
-        return {n: _plain(getattr(obj, n)) for n in names}
-    if kind is dict:
-        return {str(k): _plain(obj[k]) for k in sorted(obj, key=str)}
-    if kind is date:
-        return obj.isoformat()
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        fields = sorted(dataclasses.fields(obj), key=lambda f: f.name)
-        _FIELDS[kind] = tuple(f.name for f in fields if f.name not in PLAIN_SKIPS)
-        return _plain(obj)
-    # anything else in the order plain() tests it
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(obj[k]) for k in sorted(obj, key=str)}
-    if isinstance(obj, tuple | list):
-        return [_plain(x) for x in obj]
-    if isinstance(obj, frozenset | set):
-        return sorted(_plain(x) for x in obj)
-    if isinstance(obj, date):
-        return obj.isoformat()
-    if isinstance(obj, bool | str):
-        return obj
-    if isinstance(obj, np.generic):
-        return _plain(obj.item())
-    if isinstance(obj, float):
-        return None if math.isnan(obj) or math.isinf(obj) else round(obj, 4)
-    return obj
-
-
 def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None = None) -> int:
     """Store the plan: summary, per-asset results, waves and the full JSON. Returns its id.
-    ``body`` is :func:`plan_document` of ``result`` when the caller has it already."""
+    ``body`` is ``result.to_dict()`` when the caller has it already."""
     text = json.dumps(
-        plan_document(result) if body is None else body, sort_keys=True, separators=(",", ":")
+        result.to_dict() if body is None else body, sort_keys=True, separators=(",", ":")
     )  # a document made here is let go of before the rows are written
     digest = _digest(text)
     summary = {**result.summary(), "warnings": list(result.warnings)}

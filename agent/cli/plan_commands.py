@@ -75,7 +75,7 @@ def plan(
     ctx.obj.update(config_path=config_path, database=database)
     if ctx.invoked_subcommand is not None:
         return
-    from agent.bridge.plan_runs import compute_plan, plan_document, save_plan
+    from agent.bridge.plan_runs import compute_plan, save_plan
     from agent.errors import ConfigError
 
     settings = load_config_or_exit(config_path)
@@ -98,7 +98,7 @@ def plan(
         except ConfigError as exc:
             click.echo(str(exc), err=True)
             sys.exit(2)
-        body = plan_document(result) if as_json else None  # made once: stored and printed
+        body = result.to_dict() if as_json else None  # made once: stored and printed
         plan_id = save_plan(store, result, body)
     finally:
         if collecting:

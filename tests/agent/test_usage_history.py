@@ -178,16 +178,16 @@ def test_the_right_sizing_window_follows_the_daily_retention(tmp_path: Path) -> 
     week is sized on the quiet week when only a week is kept."""
     import json
 
-    from agent.bridge.plan_runs import compute_plan, plan_document
+    from agent.bridge.plan_runs import compute_plan
 
     store = Store.open(f"sqlite:///{tmp_path / 'cw.db'}")
     try:
         aid = _asset(store, "batch01", cpu_pct=50.0)
         _month(store, aid, lambda t: 90.0 if t.day <= 20 else 3.0)
         week = json.dumps(
-            plan_document(compute_plan(store, date(2026, 11, 30), fresh=True, usage_window_days=7))
+            compute_plan(store, date(2026, 11, 30), fresh=True, usage_window_days=7).to_dict()
         )
-        default = json.dumps(plan_document(compute_plan(store, date(2026, 11, 30), fresh=True)))
+        default = json.dumps(compute_plan(store, date(2026, 11, 30), fresh=True).to_dict())
     finally:
         store.close()
     assert "p95 over 7 days of samples" in week

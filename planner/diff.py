@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from planner.plan import Plan, plain
+from planner.planning import Plan, plain
 
 DEBT_EPSILON = 0.5  # debt score changes smaller than this are not reported
 

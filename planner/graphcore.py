@@ -17,16 +17,17 @@ import heapq
 import random
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import igraph
-import networkx as nx
 import numpy as np
 import numpy.typing as npt
-from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python
 
 from planner.errors import EstateError
 from planner.model import AssetInput, Estate
+
+if TYPE_CHECKING:  # networkx is the reference backend, imported only when one is asked for
+    import networkx as nx
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -61,6 +62,8 @@ class EstateGraph:
 
     def to_networkx(self) -> nx.MultiDiGraph:
         """The estate as a networkx multigraph: assets on nodes, one edge per dependency."""
+        import networkx as nx
+
         graph = nx.MultiDiGraph()
         for asset in self.assets:
             graph.add_node(asset.id, asset=asset)
@@ -119,6 +122,9 @@ def pagerank(
     if n == 0:
         return np.zeros(0)
     if backend == "networkx":
+        import networkx as nx
+        from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python
+
         graph = nx.DiGraph()
         graph.add_nodes_from(range(n))
         for s, d, w in zip(src.tolist(), dst.tolist(), weight.tolist(), strict=True):
@@ -264,6 +270,8 @@ def _leiden(
     initial: IntArray | None = None,
 ) -> IntArray:
     if backend == "networkx":
+        import networkx as nx
+
         graph = nx.Graph()
         graph.add_nodes_from(range(n))
         graph.add_weighted_edges_from(zip(u.tolist(), v.tolist(), w.tolist(), strict=True))

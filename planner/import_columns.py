@@ -191,6 +191,43 @@ class Row:
         raise self.fail(column, f"{value!r} is not one of {', '.join(allowed)}")
 
 
+class CellRow(Row):
+    """A CSV row read by position: where each field's columns are is worked out once per file
+    (:func:`cell_columns`), so a row is only its list of cells. Reads as :class:`Row` does."""
+
+    __slots__ = ("cells", "columns")
+
+    def __init__(
+        self, line: int, cells: list[str], columns: Mapping[str, tuple[tuple[int, str], ...]]
+    ):
+        self.line = line
+        self.cells = cells
+        self.columns = columns
+
+    def get(self, field: str) -> tuple[str, Any]:
+        cells = self.cells
+        for index, column in self.columns[field]:
+            value = cells[index] if index < len(cells) else None
+            if value:
+                value = value.strip()
+                if value:
+                    return column, value
+        return field, None
+
+    def text(self, field: str) -> str | None:
+        value: str | None = self.get(field)[1]
+        return value
+
+
+def cell_columns(
+    names: list[str], aliases: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[tuple[int, str], ...]]:
+    """Per field, the (position, column name) of each of its aliases the header ``names`` has,
+    in the aliases' order; of two columns with one key, the last (as ``csv.DictReader``)."""
+    where = {key_of(name): (i, name) for i, name in enumerate(names)}
+    return {f: tuple(where[a] for a in keys if a in where) for f, keys in aliases.items()}
+
+
 def to_float(v: Any) -> float:
     if isinstance(v, bool):
         raise ValueError(v)

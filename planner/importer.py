@@ -13,7 +13,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from planner.errors import EstateError, ImportFormatError
 from planner.import_columns import (
@@ -21,7 +21,9 @@ from planner.import_columns import (
     DEPENDENCY_ALIASES,
     DISK_N,
     ENVIRONMENT_WORDS,
+    CellRow,
     Row,
+    cell_columns,
     key_of,
     present_aliases,
     to_float,
@@ -41,6 +43,7 @@ Assets = tuple[AssetInput, ...]
 Dependencies = tuple[Dependency, ...]
 Progress = Callable[[int], None]  # told how many rows were read so far, now and then
 PROGRESS_EVERY = 50_000
+_T = TypeVar("_T")
 
 
 def parse_import(text: str, fmt: str) -> tuple[Assets, Dependencies]:
@@ -61,9 +64,7 @@ def parse_import_stream(
     raise ImportFormatError(f"unknown import format {fmt!r}: use 'csv' or 'json'")
 
 
-def _counted(
-    rows: Iterable[tuple[int, Mapping[str, Any]]], progress: Progress | None
-) -> Iterator[tuple[int, Mapping[str, Any]]]:
+def _counted(rows: Iterable[_T], progress: Progress | None) -> Iterator[_T]:
     if progress is None:
         yield from rows
         return
@@ -110,7 +111,9 @@ def _parse_json(source: TextSource, progress: Progress | None) -> tuple[Assets, 
         if key == "assets":
             parts[key] = _assets(_counted(rows, progress))
         elif "assets" in parts:  # the usual order: addresses of the assets are known
-            parts[key] = _dependencies(_counted(rows, progress), parts["assets"])
+            parts[key] = _dependencies(
+                _rows(_counted(rows, progress), DEPENDENCY_ALIASES), parts["assets"]
+            )
         else:  # dependencies first: wait for the assets their addresses may name
             waiting = list(rows)
             parts[key] = None
@@ -121,7 +124,9 @@ def _parse_json(source: TextSource, progress: Progress | None) -> tuple[Assets, 
         raise ImportFormatError(_NOT_AN_OBJECT)
     assets: Assets = parts.get("assets") or ()
     if waiting is not None:
-        parts["dependencies"] = _dependencies(_counted(waiting, progress), assets)
+        parts["dependencies"] = _dependencies(
+            _rows(_counted(waiting, progress), DEPENDENCY_ALIASES), assets
+        )
     return assets, parts.get("dependencies") or ()
 
 
@@ -143,10 +148,12 @@ def _parse_csv(source: TextSource, progress: Progress | None) -> tuple[Assets, D
     header = [key_of(h) for h in names]
     if not header:
         raise ImportFormatError("the CSV file is empty: the first line must be a header", row=1)
-    rows = _counted(_csv_rows(reader, names, header), progress)
     src_keys = set(DEPENDENCY_ALIASES["src"]) | set(DEPENDENCY_ALIASES["src_ip"])
-    if src_keys & set(header):
-        return (), _dependencies(rows, (), present_aliases(DEPENDENCY_ALIASES, set(header)))
+    if src_keys & set(header):  # a million rows: read by position, no dict per row
+        columns = cell_columns(names, DEPENDENCY_ALIASES)
+        cells = _counted(_csv_cells(reader), progress)
+        return (), _dependencies((CellRow(n, c, columns) for n, c in cells), ())
+    rows = _counted(_csv_rows(reader, names, header), progress)
     name_keys = set(ASSET_ALIASES["name"]) | set(ASSET_ALIASES["id"])
     if name_keys & set(header):
         return _assets(rows, present_aliases(ASSET_ALIASES, set(header))), ()
@@ -182,6 +189,15 @@ def _csv_rows(
                 (key, (name, value)) for (key, name), value in zip(columns, cells, strict=False)
             ),
         )
+
+
+def _csv_cells(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank rows of ``reader`` with their row numbers (the header is row 1)."""
+    number = 1
+    for cells in reader:
+        if cells:
+            number += 1
+            yield number, cells
 
 
 def _row(number: int, raw: Mapping[str, Any], aliases: Mapping[str, tuple[str, ...]]) -> Row:
@@ -318,16 +334,18 @@ def _exposure(row: Row, item: Any) -> Exposure:
         raise row.fail(row.get("exposures")[0], str(exc)) from None
 
 
-def _dependencies(
-    rows: Iterable[tuple[int, Mapping[str, Any]]],
-    assets: Assets,
-    aliases: Mapping[str, tuple[str, ...]] = DEPENDENCY_ALIASES,
-) -> Dependencies:
+def _rows(
+    rows: Iterable[tuple[int, Mapping[str, Any]]], aliases: Mapping[str, tuple[str, ...]]
+) -> Iterator[Row]:
+    for number, raw in rows:
+        yield _row(number, raw, aliases)
+
+
+def _dependencies(rows: Iterable[Row], assets: Assets) -> Dependencies:
     by_ip = {ip: a.id for a in assets for ip in a.addresses}
     merged: dict[tuple[str, str, int | None], Dependency] = {}
     shared: dict[str, str] = {}  # one copy of each name: a million rows name few servers
-    for number, raw in rows:
-        row = _row(number, raw, aliases)
+    for row in rows:
         src = row.text("src") or by_ip.get(row.text("src_ip") or "", row.text("src_ip"))
         dst = row.text("dst") or by_ip.get(row.text("dst_ip") or "", row.text("dst_ip"))
         if src:

@@ -26,7 +26,7 @@ from agent.store import tables as m
 from agent.store.placement import hosted_on
 from agent.store.sightings import ENDPOINT
 from agent.store.usage_history import daily_by_asset
-from collectors.datadir import data_path
+from collectors.datadir import data_path, load_yaml
 from planner.strategy import StrategyRule
 from planner.usage import window_figure
 
@@ -61,7 +61,7 @@ DEFAULT_COMMUNITIES = frozenset({"public", "private", "community", "snmp", "admi
 
 def read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError([f"{path}: not found (is the config/ folder installed?)"]) from None
     except yaml.YAMLError as exc:

@@ -573,7 +573,7 @@ def lifecycle_gaps(
     import planner
     from agent.bridge.plan_runs import estate_from_store, load_lifecycle, load_planner_settings
     from agent.errors import ConfigError
-    from planner.plan import plain
+    from planner.planning import plain
 
     day = _today(today)
     settings = load_config_or_exit(config_path)

@@ -15,12 +15,11 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-import yaml
 from sqlmodel import col, delete, select
 
 from agent.store import Store
 from agent.store import tables as m
-from collectors.datadir import data_path
+from collectors.datadir import data_path, load_yaml
 
 EPHEMERAL_START = 32768
 SKIP_ADDRESSES = ("127.", "::1", "0.0.0.0", "::")  # noqa: S104 - addresses read, not bound
@@ -28,7 +27,7 @@ SKIP_ADDRESSES = ("127.", "::1", "0.0.0.0", "::")  # noqa: S104 - addresses read
 
 @cache
 def service_names() -> dict[int, str]:
-    data = yaml.safe_load(data_path("services.yaml").read_text(encoding="utf-8")) or {}
+    data = load_yaml(data_path("services.yaml").read_text(encoding="utf-8")) or {}
     return {int(k): str(v) for k, v in (data.get("tcp") or {}).items()}
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sqlmodel import Session, select
 
@@ -20,6 +20,7 @@ import planner
 from agent.store import Store, bulk, utcnow
 from agent.store import tables as m
 from agent.store.bulk import DependencyRow, ImportedAsset, execute_many
+from agent.store.inert import has_control
 from agent.store.placement import HOSTS, IMPORTED, link_imported_host
 from collectors.facts import Facts, Identity, Listening, Software, Storage, Utilisation
 
@@ -121,8 +122,35 @@ def import_file(
             progress(f"read {rows:,} rows of {path.name}")
 
     with path.open(encoding="utf-8-sig") as f:
-        assets, deps = planner.parse_import_stream(f, fmt, read)
-    return store_import(store, assets, deps, path.name, progress)
+        scanned = _Scanned(f)
+        assets, deps = planner.parse_import_stream(scanned, fmt, read)
+    # CSV cells are the file's text as it is; JSON strings may spell control characters as
+    # escapes (\u0007), so only a CSV file read whole without one is known to be inert
+    inert = fmt == "csv" and scanned.clean and not has_control(path.name)
+    return store_import(store, assets, deps, path.name, progress, inert=inert)
+
+
+class _Scanned:
+    """A text file read through, noting whether any text it gave held a control character
+    (text mode turns every line ending into a newline, which is not one)."""
+
+    def __init__(self, f: TextIO) -> None:
+        self.f = f
+        self.clean = True
+
+    def read(self, size: int = -1, /) -> str:
+        return self._scan(self.f.read(size))
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        return self._scan(next(self.f))
+
+    def _scan(self, text: str) -> str:
+        if self.clean and has_control(text):
+            self.clean = False
+        return text
 
 
 def store_import(
@@ -131,9 +159,12 @@ def store_import(
     deps: tuple[planner.Dependency, ...],
     source: str,
     progress: Progress | None = None,
+    *,
+    inert: bool = False,
 ) -> ImportReport:
     """Store parsed rows: assets a batch per transaction (new ones by executemany, ones the
-    store may know one at a time through identity resolution), then the dependencies."""
+    store may know one at a time through identity resolution), then the dependencies.
+    ``inert``: the rows' text is known to hold no control character (see save_imported)."""
 
     report = ImportReport()
     ids: dict[str, int] = {}
@@ -149,7 +180,8 @@ def store_import(
                 {"kind": e.kind, "detail": e.detail or f"from {source}"} for e in a.exposures
             ]
             items.append(ImportedAsset(facts_from_input(a), a.site, tags, exposures, _hints(a)))
-        for a, asset_id in zip(chunk, bulk.save_imported(store, items, utcnow()), strict=True):
+        stored = bulk.save_imported(store, items, utcnow(), inert=inert)
+        for a, asset_id in zip(chunk, stored, strict=True):
             ids[a.id] = asset_id
         report.assets += len(chunk)
         if loud is not None:

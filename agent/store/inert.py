@@ -13,6 +13,11 @@ from collectors.facts import Facts
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def has_control(value: str) -> bool:
+    """Whether ``value`` holds a character :func:`inert_text` would drop."""
+    return _CONTROL.search(value) is not None
+
+
 def inert_text(value: str) -> str:
     return _CONTROL.sub("", value) if _CONTROL.search(value) else value
 
@@ -53,6 +58,12 @@ def _field_names(cls: type) -> tuple[str, ...]:
         is_dc = dataclasses.is_dataclass(cls)
         names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls)) if is_dc else ()
     return names
+
+
+def inert_value(obj: Any) -> Any:
+    """``obj`` (text, lists, dicts, dataclasses of them) with every string inside made inert;
+    ``obj`` itself when nothing changed."""
+    return _inert(obj)
 
 
 def inert_facts(facts: Facts) -> Facts:

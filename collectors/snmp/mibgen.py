@@ -14,9 +14,11 @@ ARISTA-PRODUCTS-MIB) containing a token that spells the object name's product pa
 punctuation (``ciscoWSC2960X48FPDL`` described as "... WS-C2960X-48FPD-L ..." ->
 ``WS-C2960X-48FPD-L``); else a short description that names the
 product; else the object name without the vendor's naming prefix. Per vendor, ``sources.yaml``
-may give the pattern its descriptions follow (``description_model``) and rewrites of the model
-(``model_sub``, for object names that abbreviate the product family: ``fgt60D``); and whether a
-node with products registered beneath it is itself a product (``nested_products``).
+may give the pattern its descriptions follow (``description_model``), which models are written
+in capitals (``upper_models``, for vendors whose object names spell the product number in lower
+case: HUAWEI-MIB ``ar161fgw-l`` is the AR161FGW-L) and rewrites of the model (``model_sub``, for
+object names that abbreviate the product family: ``fgt60D``); and whether a node with products
+registered beneath it is itself a product (``nested_products``).
 
 Run from a checkout::
 
@@ -75,8 +77,11 @@ _STRING = re.compile(r'"[^"]*"', re.S)
 _HEADER = re.compile(r"([A-Za-z][\w-]*)\s+DEFINITIONS\s*::=\s*BEGIN", re.S)
 _IMPORTS = re.compile(r"\bIMPORTS\b(.*?);", re.S)
 _FROM = re.compile(r"(.*?)\bFROM\s+([A-Za-z][\w-]*)", re.S)
+# Object names start with a lower-case letter, but vendors also register upper-case ones
+# (HUAWEI-MIB `S6730-H28Y4C`); `SYNTAX OBJECT IDENTIFIER` of an OBJECT-TYPE is no assignment.
 _HEAD = re.compile(
-    r"(?m)^[ \t]*([a-z][\w-]*)\s+(OBJECT\s+IDENTIFIER|OBJECT-IDENTITY|MODULE-IDENTITY)\b"
+    r"(?m)^[ \t]*(?!SYNTAX\s)([A-Za-z][\w-]*)\s+"
+    r"(OBJECT\s+IDENTIFIER|OBJECT-IDENTITY|MODULE-IDENTITY)\b"
 )
 _VALUE = re.compile(r"::=\s*\{([^}]*)\}")
 _ARC = re.compile(r"^(?:[a-zA-Z][\w-]*\((\d+)\)|(\d+)|([a-zA-Z][\w-]*))$")
@@ -315,6 +320,7 @@ def product_table(
     model_sub: Sequence[tuple[str, str]] = (),
     description_model: tuple[str, str] | None = None,
     nested_products: bool = False,
+    upper_models: str = "",
 ) -> list[Product]:
     """Every assignment of ``module`` strictly under one of ``roots``, in OID order, except
     names matching ``exclude`` and nodes that only group other products (excluded names, such
@@ -325,9 +331,10 @@ def product_table(
     ``description_model`` is a ``(regex, template)`` pair for vendors whose descriptions follow
     one pattern: when the regex matches the description, the model is the template expanded
     with the match (HP-ICF-OID "... the J9775A HP 2530-48G Switch." -> ``J9775A 2530-48G``);
-    otherwise :func:`readable_model` decides. ``model_sub`` then rewrites each model with
-    ``(regex, replacement)`` pairs, in order: for vendors whose object names abbreviate the
-    product family (``fgt60D`` -> ``FortiGate-60D``).
+    otherwise :func:`readable_model` decides. A model that ``upper_models`` (a regex) finds is
+    then written in capitals (``ar161fgw-l`` -> ``AR161FGW-L``), and ``model_sub`` rewrites each
+    model with ``(regex, replacement)`` pairs, in order: for vendors whose object names
+    abbreviate the product family (``fgt60D`` -> ``FortiGate-60D``).
     """
     if module not in modules:
         raise MibError(f"MIB module {module} is not in the folder")
@@ -346,6 +353,7 @@ def product_table(
     out: list[Product] = []
     skip = re.compile(exclude) if exclude else None
     described = re.compile(description_model[0]) if description_model else None
+    capitals = re.compile(upper_models) if upper_models else None
     kept = [n for n in modules[module].assignments if skip is None or not skip.search(n)]
     for name in kept:
         a = modules[module].assignments[name]
@@ -363,6 +371,8 @@ def product_table(
                 model = _clean(found.expand(description_model[1]))
             else:
                 model = readable_model(name, a.description, prefix, stem_models)
+            if capitals is not None and capitals.search(model):
+                model = model.upper()
             for pattern, replacement in model_sub:
                 model = re.sub(pattern, replacement, model)
             out.append(
@@ -475,6 +485,7 @@ def generate(
             ],
             _pair(entry.get("description_model")),
             bool(entry.get("nested_products", False)),
+            str(entry.get("upper_models", "")),
         )
         written[table] = write_table(out / f"{table}.yaml", entry, modules[module], rows)
     return written

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from collectors.datadir import load_yaml
 from collectors.errors import CollectorError
 from collectors.facts import DEVICE_CLASSES
 from collectors.snmp.rawindex import ENTITY_COLUMNS, ENTITY_PRODUCT, HR_DEVICE_TYPES
@@ -52,9 +53,6 @@ CONDITION_KEYS = (
     "not",
 )
 PROFILE_KEYS = ("id", "when", "class", "classes", "walk", "defaults", *FIELDS)
-
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RulesError(CollectorError, ValueError):
@@ -381,7 +379,7 @@ class _Compiler:
 
 def _read(path: Path, problems: list[str]) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 (safe)
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         problems.append(f"{path}: cannot read ({exc.strerror})")
         return {}

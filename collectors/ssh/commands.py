@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from collectors.datadir import data_path
+from collectors.datadir import data_path, load_yaml
 
 FAMILIES = ("linux", "cisco", "windows")
 MODES = ("exec", "auto")
@@ -98,7 +98,7 @@ def load_allow_list(path: Path | None = None) -> AllowList:
     """Load and check the allow-list; every problem is listed at once."""
     source = path or data_path("ssh", "commands.yaml")
     try:
-        doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+        doc = load_yaml(source.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ValueError(f"cannot read the SSH command allow-list {source}: {exc}") from exc
     problems: list[str] = []

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from collectors.datadir import data_path
+from collectors.datadir import data_path, load_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ class IdentityRules:
 def load_identity_rules(path: Path | None = None) -> IdentityRules:
     source = path or data_path("ssh", "identity.yaml")
     try:
-        doc: dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+        doc: dict[str, Any] = load_yaml(source.read_text(encoding="utf-8")) or {}
         return IdentityRules(
             os_names={str(k).lower(): str(v) for k, v in (doc.get("os_names") or {}).items()},
             placeholders=frozenset(str(p) for p in doc.get("placeholders") or []),

@@ -20,7 +20,7 @@ from agent.cli.text import ASSET_FIELDS as CLI_ASSET_FIELDS
 from agent.reports.exports import COLUMNS
 from agent.store import Store
 from agent.store import tables as m
-from agent.store.database import TRACKED_FIELDS
+from agent.store.database import TRACKED_FIELDS, _field_values
 from agent.store.queries import ASSET_LIST_FIELDS, asset_detail
 from collectors.facts import ASSET_FIELDS, Facts, Identity, Storage, Utilisation
 
@@ -122,6 +122,9 @@ def test_the_declaration_reads_facts_and_names_each_field_once() -> None:
         full_value = field.read(full)  # raises AttributeError for a source Facts lacks
         if field.source.startswith("utilisation."):
             assert field.read(empty) is None and full_value is not None, field
+    # the store's fast reader (no path split per read) gives what each field reads
+    for facts in (empty, full):
+        assert _field_values(facts) == {f.name: f.read(facts) for f in ASSET_FIELDS}
 
 
 def test_asset_model_has_a_column_for_each_field_and_no_unfilled_one() -> None:

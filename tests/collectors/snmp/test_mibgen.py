@@ -215,6 +215,51 @@ def test_nested_products_keep_the_base_model_registered_above_its_variants() -> 
     ]
 
 
+LOWER = """ACME-LOWER-MIB DEFINITIONS ::= BEGIN
+IMPORTS OBJECT-TYPE, enterprises FROM SNMPv2-SMI;
+acmeProducts OBJECT IDENTIFIER ::= { enterprises 99996 }
+acmeRouters OBJECT IDENTIFIER ::= { acmeProducts 1 }
+    ar161fgw-l       OBJECT IDENTIFIER ::= { acmeRouters 1 }
+\t\tS6730-H28Y4C\t OBJECT IDENTIFIER ::= { acmeRouters 2 }   --S6730-H28Y4C for V2R20C00
+    acmeBox-2-sea    OBJECT IDENTIFIER ::= { acmeRouters 3 } -- Real name ACME-2 oversea
+    eudemon200e-g8-ac OBJECT IDENTIFIER ::= { acmeRouters 4 }
+    AirEngine9700-M1 OBJECT IDENTIFIER ::= { acmeRouters 5 }
+acmeRouterOid OBJECT-TYPE
+    SYNTAX OBJECT IDENTIFIER
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "an object, not an assignment"
+    ::= { acmeProducts 2 }
+END
+"""
+
+
+def test_upper_case_names_are_assignments_and_upper_models_capitalise() -> None:
+    mod = parse_module(LOWER)
+    # vendors register names that start with a capital; SYNTAX OBJECT IDENTIFIER is no name
+    assert mod.assignments["S6730-H28Y4C"].arcs == (2,)
+    assert mod.assignments["S6730-H28Y4C"].description == "S6730-H28Y4C for V2R20C00"
+    assert "SYNTAX" not in mod.assignments and "acmeRouterOid" not in mod.assignments
+    modules = {mod.name: mod}
+    args = (modules, resolve(modules), "ACME-LOWER-MIB", ["acmeRouters"])
+    rows = mibgen.product_table(
+        *args,
+        description_model=(r"^Real name (\S+)", r"\1"),
+        upper_models=r"^(?:[A-Za-z]{1,4}|eudemon)\d",
+        model_sub=[("^EUDEMON", "Eudemon")],
+    )
+    assert [p.model for p in rows] == [
+        "AR161FGW-L",
+        "S6730-H28Y4C",
+        "ACME-2",
+        "Eudemon200E-G8-AC",
+        # a family word the regex does not find keeps its spelling
+        "AirEngine9700-M1",
+    ]
+    # without upper_models the object names stay as registered
+    assert [p.model for p in mibgen.product_table(*args)][:2] == ["ar161fgw-l", "S6730-H28Y4C"]
+
+
 def test_a_description_model_that_is_not_a_pair_is_refused(folder: Path) -> None:
     spec = folder / "sources.yaml"
     spec.write_text(
@@ -355,9 +400,32 @@ def test_shipped_tables_name_their_source_and_load() -> None:
     assert rules.products["1.3.6.1.4.1.6027.1.3.14"].model == "S4810"
     assert rules.products["1.3.6.1.4.1.6027.1.3.4"].model == "S25P-AC"
     assert rules.products["1.3.6.1.4.1.6027.1.3.22"].model == "S4048-ON"
+    # HUAWEI-MIB hwProducts: object names in capitals, or the "Real name" a comment gives;
+    # names without a digit, hw* nodes and the U2000 placeholders left out
+    huawei = "1.3.6.1.4.1.2011.2"
+    assert rules.products[f"{huawei}.23.140"].model == "S5700-28C-EI"  # s5700-28C-EI
+    assert rules.products[f"{huawei}.23.781"].model == "S6730-H28Y4C"  # an upper-case name
+    assert rules.products[f"{huawei}.23.576"].model == "S5720-28P-LI-AC"  # ...-LI-AC-SEA
+    assert rules.products[f"{huawei}.239.1"].model == "CE12804"
+    assert rules.products[f"{huawei}.224.83"].model == "AR161FGW-L"
+    assert rules.products[f"{huawei}.62.30"].model == "NE40E-M2K-B"
+    assert rules.products[f"{huawei}.279.1"].model == "S12708"  # s12708lsw
+    assert rules.products[f"{huawei}.39.54"].model == "AP4050DN"  # wlanAP4050DN
+    assert rules.products[f"{huawei}.321.1.158"].model == "Eudemon200E-G8-AC"
+    assert f"{huawei}.23.495" not in rules.products  # s2x00-COMM, reserved for U2000
+    assert f"{huawei}.34.1" not in rules.products  # dlswNode
     counts = {
         name: len(yaml.safe_load((SHIPPED / "products" / f"{name}.yaml").read_text())["products"])
-        for name in ("fortinet", "procurve", "arista", "foundry", "extreme", "dell_os10", "force10")
+        for name in (
+            "fortinet",
+            "procurve",
+            "arista",
+            "foundry",
+            "extreme",
+            "dell_os10",
+            "force10",
+            "huawei",
+        )
     }
     assert counts == {
         "fortinet": 228,
@@ -367,6 +435,7 @@ def test_shipped_tables_name_their_source_and_load() -> None:
         "extreme": 509,
         "dell_os10": 27,
         "force10": 33,
+        "huawei": 2791,
     }
 
 

@@ -122,8 +122,16 @@ def child_json(module: str, *args: str) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+class PgUrls(dict[str, str]):
+    """Database name -> URL on a private server, and the server's data folder."""
+
+    def __init__(self, urls: dict[str, str], data_dir: Path) -> None:
+        super().__init__(urls)
+        self.data_dir = data_dir
+
+
 @contextlib.contextmanager
-def private_postgres(*databases: str) -> Iterator[dict[str, str] | None]:
+def private_postgres(*databases: str) -> Iterator[PgUrls | None]:
     """A private PostgreSQL server with these empty databases, name -> URL, removed after; None
     when PostgreSQL's server programs are not installed."""
     from tests.postgres import PgCluster, missing
@@ -140,6 +148,6 @@ def private_postgres(*databases: str) -> Iterator[dict[str, str] | None]:
             for name in databases:
                 conn.execute(f"CREATE DATABASE {name}")
         base = cluster.url.rsplit("/", 1)[0]
-        yield {name: f"{base}/{name}" for name in databases}
+        yield PgUrls({name: f"{base}/{name}" for name in databases}, cluster.data)
     finally:
         cluster.destroy()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from functools import partial
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -14,6 +12,7 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter
 from sqlmodel import col
 
+from agent.store import jsontext
 from agent.store import tables as m
 from agent.store.queries import AssetFilter, asset_detail, list_assets_page, list_poll_runs
 
@@ -65,25 +64,41 @@ def plan_views_of(state: Any) -> PlanViews:
         return views
 
 
-def _plan_view(
-    request: Request, name: str, plan_id: int | None, build: Callable[[Mapping[str, Any]], Any]
-) -> Response:
-    """``build(plan body)`` of the stored plan (the newest when None), kept per plan."""
+def _plan_view(request: Request, name: str, plan_id: int | None) -> Response:
+    """The view ``name`` of the stored plan (the newest when None), kept per plan."""
     from agent.bridge.plan_runs import plan_stamp
 
     store = _store(request)
     stamp = plan_stamp(store, plan_id)
     if stamp is None:
         raise HTTPException(404, "no plan yet" if plan_id is None else f"no plan {plan_id}")
-    views = plan_views_of(request.app.state)
-    data = views.get((name, *stamp), lambda: build(_plan_or_404(store, stamp[0])))
+    data = plan_views_of(request.app.state).get((name, *stamp), _view_of(store, stamp[0], name))
     return Response(data, media_type="application/json")
 
 
+def _view_of(
+    store: Any, plan_id: int, name: str, read: Callable[[], dict[str, Any]] | None = None
+) -> Callable[[], dict[str, Any]]:
+    """A builder of the view ``name`` of plan ``plan_id``: the one stored with the plan, else
+    built from its body (``read``: a shared reader of that body, else it is read here)."""
+    from agent.bridge.plan_views import PLAN_VIEWS, stored_view
+
+    def build() -> dict[str, Any]:
+        found = stored_view(store, plan_id, name)
+        if found is not None:
+            return found
+        body = read() if read is not None else _plan_or_404(store, plan_id)
+        return PLAN_VIEWS[name](body)
+
+    return build
+
+
 def warm_plan_views(state: Any, store: Any) -> int | None:
-    """Build the views of the newest plan now (reading its body once), so that the first
-    request after a new plan does not wait for them; return the plan's id (None: no plan)."""
+    """Have the views of the newest plan ready (those stored with it, or built from its body
+    read once), so that the first request after a new plan does not wait for them; return the
+    plan's id (None: no plan)."""
     from agent.bridge.plan_runs import plan_stamp
+    from agent.bridge.plan_views import PLAN_VIEWS
 
     stamp = plan_stamp(store, None)
     if stamp is None:
@@ -97,15 +112,9 @@ def warm_plan_views(state: Any, store: Any) -> int | None:
             body = _plan_or_404(store, stamp[0])
         return body
 
-    for name, build in PLAN_VIEWS.items():
-        views.get((name, *stamp), partial(_built, build, read))
+    for name in PLAN_VIEWS:
+        views.get((name, *stamp), _view_of(store, stamp[0], name, read))
     return stamp[0]
-
-
-def _built(
-    build: Callable[[Mapping[str, Any]], dict[str, Any]], read: Callable[[], dict[str, Any]]
-) -> dict[str, Any]:
-    return build(read())
 
 
 def page(items: list[Any], total: int, limit: int, offset: int) -> dict[str, Any]:
@@ -222,18 +231,6 @@ def plans(
     return page(items, total, limit, offset)
 
 
-PLAN_SUMMARY_KEYS = (
-    "plan_id",
-    "created_at",
-    "today",
-    "currency",
-    "summary",
-    "sources",
-    "years",
-    "hubs",
-)
-
-
 @router.get(
     "/plan",
     summary="The current plan (summary; full=true for everything)",
@@ -247,11 +244,7 @@ def current_plan(
 ) -> dict[str, Any] | Response:
     if full:
         return _plan_or_404(_store(request), plan_id)
-    return _plan_view(request, "summary", plan_id, _summary_view)
-
-
-def _summary_view(body: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: body[k] for k in PLAN_SUMMARY_KEYS}
+    return _plan_view(request, "summary", plan_id)
 
 
 @router.get(
@@ -263,35 +256,7 @@ def _summary_view(body: Mapping[str, Any]) -> dict[str, Any]:
 def waves(
     request: Request, plan_id: int | None = Query(None, alias="plan", ge=1, le=MAX_ID)
 ) -> Response:
-    return _plan_view(request, "waves", plan_id, _waves_view)
-
-
-def _waves_view(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The waves with their groups' asset names, and money by UK financial year: the plan's
-    (``years``: capital and revenue, the plan's and doing nothing's) and each wave's own
-    (``money``: what it changes against doing nothing, negative is a saving)."""
-    from agent.web.money import plan_years, wave_years
-
-    names = {a["asset_id"]: a["name"] for a in body["assets"]}
-    groups = {g["id"]: g for g in body["groups"]}
-    money = wave_years(body)
-    out = []
-    for w in body["waves"]:
-        wave = dict(w["wave"])
-        wave["groups"] = [
-            {**groups[g], "asset_names": [names.get(x, x) for x in groups[g]["assets"]]}
-            if g in groups
-            else {"id": g}
-            for g in wave["groups"]
-        ]
-        out.append({**w, "wave": wave, "money": money.get(int(wave["number"]), [])})
-    return {
-        "plan_id": body["plan_id"],
-        "today": body["today"],
-        "currency": body.get("currency", "GBP"),
-        "years": plan_years(body),
-        "waves": out,
-    }
+    return _plan_view(request, "waves", plan_id)
 
 
 def newest_waves_view(state: Any, store: Any) -> dict[str, Any] | None:
@@ -301,18 +266,9 @@ def newest_waves_view(state: Any, store: Any) -> dict[str, Any] | None:
     stamp = plan_stamp(store, None)
     if stamp is None:
         return None
-    data = plan_views_of(state).get(
-        ("waves", *stamp), lambda: _waves_view(_plan_or_404(store, stamp[0]))
-    )
-    view: dict[str, Any] = json.loads(data)
+    data = plan_views_of(state).get(("waves", *stamp), _view_of(store, stamp[0], "waves"))
+    view: dict[str, Any] = jsontext.loads(data)
     return view
-
-
-# The views kept per plan, and built ahead by warm_plan_views.
-PLAN_VIEWS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
-    "summary": _summary_view,
-    "waves": _waves_view,
-}
 
 
 @router.get("/debt", summary="Debt ranking with every factor (paged)", responses=NOT_FOUND)

@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from sqlalchemy import insert
+from sqlalchemy import String, insert, type_coerce
 from sqlalchemy import select as select_columns
 from sqlalchemy import text as sql
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, delete, select
 
 import planner
+from agent.bridge.plan_views import build_views
 from agent.errors import ConfigError
-from agent.store import Store, utcnow
+from agent.store import Store, jsontext, utcnow
 from agent.store import tables as m
 from agent.store.placement import hosted_on
 from agent.store.sightings import ENDPOINT
@@ -206,10 +207,16 @@ def _shared() -> Callable[[_T], _T]:
 def _days() -> Callable[[Any], date | None]:
     """:func:`_day`, giving the same ``date`` object for every stored time of one day."""
     seen: dict[date, date] = {}
+    known: dict[Any, date | None] = {}  # by the stored value: a million rows share few times
 
     def day(value: Any) -> date | None:
+        if value in known:
+            return known[value]
         found = _day(value)
-        return None if found is None else seen.setdefault(found, found)
+        if len(known) >= 100_000:  # times that hardly repeat: keep the look-up small
+            known.clear()
+        known[value] = found = None if found is None else seen.setdefault(found, found)
+        return found
 
     return day
 
@@ -260,8 +267,14 @@ def estate_from_store(
         externals: dict[str, planner.AssetInput] = {}
         dependencies = []
         shared = _shared()  # a million edges name a few ports, services and processes
+        columns: list[Any] = [getattr(m.DependencyRow, c) for c in _DEPENDENCY_COLUMNS]
+        if conn.dialect.name == "sqlite":  # times as stored (UTC text): only their day is kept
+            columns = [
+                type_coerce(c, String) if c.name in ("first_seen", "last_seen") else c
+                for c in columns
+            ]
         rows = conn.execute(  # streamed: no list of every row beside the estate being built
-            select_columns(*(getattr(m.DependencyRow, c) for c in _DEPENDENCY_COLUMNS))
+            select_columns(*columns)
             .order_by(col(m.DependencyRow.id))
             .execution_options(yield_per=_BATCH)
         )
@@ -492,10 +505,15 @@ def previous_plan(store: Store) -> planner.PreviousPlan | None:
 def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None = None) -> int:
     """Store the plan: summary, per-asset results, waves and the full JSON. Returns its id.
     ``body`` is ``result.to_dict()`` when the caller has it already."""
-    text = json.dumps(
-        result.to_dict() if body is None else body, sort_keys=True, separators=(",", ":")
-    )  # a document made here is let go of before the rows are written
+    created = utcnow()
+    doc = result.to_dict() if body is None else body
+    text = jsontext.dumps(doc, sort_keys=True)
     digest = _digest(text)
+    # the API's views, built from the document as plan_body reads it back (its id filled in
+    # once the row has one): ready with the plan. The document is let go of here, before the
+    # rows are written.
+    views = build_views({**doc, "plan_id": None, "created_at": created.isoformat()})
+    del doc
     summary = {**result.summary(), "warnings": list(result.warnings)}
     if result.replan is not None:
         summary["replan"] = {
@@ -505,7 +523,7 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
         }
     with store.session() as s:
         row = m.PlanRow(
-            created_at=utcnow(),
+            created_at=created,
             as_of=result.today.isoformat(),
             assets=summary["assets"],
             waves=summary["waves"],
@@ -517,6 +535,10 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
         s.flush()
         assert row.id is not None
         plan_id = row.id
+        for view in views.values():
+            if "plan_id" in view:
+                view["plan_id"] = plan_id
+        row.views = jsontext.dumps(views)
         ours = [a for a in result.assets if a.asset_id.isdigit()]  # not the external peers
         conn = s.connection()
         for first in range(0, len(ours), _PLAN_ROWS):  # plain INSERTs, no ORM object per row
@@ -684,7 +706,7 @@ def plan_body(store: Store, plan_id: int | None = None) -> Mapping[str, Any] | N
         row = s.exec(q.limit(1)).first()
         if row is None:
             return None
-        body: dict[str, Any] = json.loads(row.body)
+        body: dict[str, Any] = jsontext.loads(row.body)
         body["plan_id"] = row.id
         body["created_at"] = row.created_at.isoformat()
         return body

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import json
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, text
 from sqlmodel import Session, col, delete, select
 
+from agent.store import jsontext
 from agent.store import tables as m
 from agent.store.database import RESOLVE_LOCK, SOURCE_PRIORITY, Store, _clip, _field_values, guarded
 from agent.store.identity import BMC, good_serial, identity_keys, serial_family, serial_key
@@ -341,7 +341,7 @@ def execute_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
 
     def value(v: Any) -> Any:
         if isinstance(v, dict | list):
-            return json.dumps(v)
+            return jsontext.dumps(v)
         if isinstance(v, datetime):
             return times[v]
         return v

@@ -13,7 +13,6 @@ read with plain SQL, so a command that only prints what is stored need not build
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import operator
 import os
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agent.errors import StoreError
+from agent.store import jsontext
 from collectors.facts import ASSET_FIELDS, Facts
 
 if TYPE_CHECKING:  # imported where used: opening and plain reads need none of them
@@ -332,7 +332,7 @@ class Store:
         if not found:
             return None
         pid, body, created = found[0]
-        doc: dict[str, Any] = json.loads(body)
+        doc: dict[str, Any] = jsontext.loads(body)
         doc["plan_id"] = pid
         when = _utc(created)
         doc["created_at"] = when.isoformat() if when is not None else None
@@ -945,7 +945,7 @@ class Store:
 FIRST_REVISION = "0001"
 # The newest migration under migrations/versions (tests/agent/test_store_open.py holds the two
 # equal): a database at this revision needs no migration, so opening it needs no Alembic.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Columns of cw_asset that hold JSON, and times (aware UTC datetimes in agent.store.tables).
 ASSET_JSON_COLUMNS = frozenset(
@@ -1009,7 +1009,12 @@ def _new_engine(url: str, engine_kw: Mapping[str, Any]) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
         _private_file(Path(parsed.database).expanduser())
-    kw: dict[str, Any] = {"pool_pre_ping": True}
+    # JSON columns through orjson (a plan's per-asset rows, the API's reads)
+    kw: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "json_serializer": jsontext.dumps,
+        "json_deserializer": jsontext.loads,
+    }
     if parsed.drivername.startswith("sqlite"):
         kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
     kw.update(engine_kw)
@@ -1021,7 +1026,7 @@ def _new_engine(url: str, engine_kw: Mapping[str, Any]) -> Engine:
 
 def _json_value(value: Any) -> Any:
     """A JSON column's value: SQLite gives its text, PostgreSQL's driver the decoded value."""
-    return json.loads(value) if isinstance(value, str | bytes) else value
+    return jsontext.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _utc(value: Any) -> datetime | None:

@@ -360,6 +360,9 @@ class PlanRow(SQLModel, table=True):
     digest: str = Field(default="", max_length=64)
     summary: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     body: str = Field(sa_column=Column(Text, nullable=False))
+    # the API's views of the plan (summary, waves) as JSON text, written with it; None for a
+    # plan stored before they were (built from the body on first use)
+    views: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class AssetPlan(SQLModel, table=True):

@@ -74,14 +74,14 @@ def test_sqlite_file_and_wal_are_private(tmp_path: Path) -> None:
 
 
 def test_waves_view_money_adds_up_to_the_plan(tmp_path: Path) -> None:
-    from agent.api.routes import _waves_view
     from agent.bridge.plan_runs import plan_body
+    from agent.bridge.plan_views import waves_view
 
     store, _ = council_store(tmp_path / "cw.db")
     try:
         body = plan_body(store, None)
         assert body is not None
-        view = _waves_view(dict(body))
+        view = waves_view(dict(body))
     finally:
         store.close()
     assert view["currency"] == "GBP" and view["years"]
@@ -92,3 +92,25 @@ def test_waves_view_money_adds_up_to_the_plan(tmp_path: Path) -> None:
         assert sum(m["capital"] for m in waves) == pytest.approx(year["capital_change"], abs=1)
         assert sum(m["revenue"] for m in waves) == pytest.approx(year["revenue_change"], abs=1)
     assert any(m["revenue"] for w in view["waves"] for m in w["money"])
+
+
+def test_a_plan_is_stored_with_its_views_as_its_body_gives_them(tmp_path: Path) -> None:
+    """The views written with a plan are the ones its stored body gives (what a plan stored
+    before views were kept is served from), so the API answers the same either way."""
+    from agent.bridge.plan_runs import plan_body
+    from agent.bridge.plan_views import PLAN_VIEWS, stored_view
+
+    store, _ = council_store(tmp_path / "cw.db")
+    try:
+        body = plan_body(store, None)
+        assert body is not None
+        for name, build in PLAN_VIEWS.items():
+            kept = stored_view(store, int(body["plan_id"]), name)
+            assert kept is not None, name
+            assert kept == json.loads(json.dumps(build(dict(body)))), name
+        with store.session() as s:  # as a plan stored before: no views, built from the body
+            s.connection().exec_driver_sql("UPDATE cw_plan SET views = NULL")
+            s.commit()
+        assert stored_view(store, int(body["plan_id"]), "waves") is None
+    finally:
+        store.close()

@@ -126,21 +126,6 @@ def test_wrong_privacy_pass_phrase_times_out_with_a_hint(snmpd: Any, engine: Eng
     assert "not-the-password" not in str(info.value)
 
 
-@pytest.mark.parametrize(
-    "engine",
-    [
-        "fast",
-        pytest.param(
-            "pysnmp",
-            marks=pytest.mark.xfail(
-                raises=CollectTimeout,
-                strict=True,
-                reason="the pysnmp engine keeps the old engine ID for minutes (documented in "
-                "collectors.snmp.client)",
-            ),
-        ),
-    ],
-)
 def test_replaced_agent_new_engine_id_is_rediscovered(tmp_path: Any, engine: Engine) -> None:
     """A device swapped for another at the same address (new engine ID, boots and time)."""
     from tests.snmpd import SNMPD, SnmpdPeer

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from collectors.errors import AuthError, CollectTimeout, ProtocolError
+from collectors.errors import AuthError, ProtocolError
 from collectors.snmp import ber, oids, usm
 from collectors.snmp.client import Engine, SnmpAuth, SnmpClient, SnmpEndpoint
 from collectors.snmp.values import RawValue
@@ -180,22 +180,6 @@ def test_the_agent_answers_both_engines(agent: Any, engine: Engine) -> None:
     assert len(a.seen) >= 2 and not a.impostor_seen
 
 
-@pytest.mark.parametrize(
-    "engine",
-    [
-        "fast",
-        pytest.param(
-            "pysnmp",
-            marks=pytest.mark.xfail(
-                raises=CollectTimeout,
-                strict=True,
-                reason="pysnmp drops the request's state with the mismatched reply (it pops its "
-                "cache by msgID before the RFC 3412 7.2.12b check): the genuine answer that "
-                "follows is ignored and the request times out",
-            ),
-        ),
-    ],
-)
 def test_authnopriv_reply_to_an_authpriv_request_is_discarded(agent: Any, engine: Engine) -> None:
     """RFC 3412 7.2.12b: the reply's securityLevel must be the request's (authPriv)."""
 
@@ -234,21 +218,6 @@ def test_unauthenticated_report_naming_another_engine_does_not_replace_it(
     assert a.impostor_seen == []
 
 
-@pytest.mark.parametrize(
-    "engine",
-    [
-        "fast",
-        pytest.param(
-            "pysnmp",
-            marks=pytest.mark.xfail(
-                raises=AssertionError,
-                strict=True,
-                reason="pysnmp takes the older boots of an authenticated notInTimeWindow report "
-                "and sends the next request with them",
-            ),
-        ),
-    ],
-)
 def test_authenticated_report_cannot_move_the_clock_back(agent: Any, engine: Engine) -> None:
     """RFC 3414 3.2 step 7b: an authenticated message with an older boots than the one known is
     outside the time window (a replayed notInTimeWindow report): it is discarded, not obeyed."""
@@ -265,21 +234,6 @@ def test_authenticated_report_cannot_move_the_clock_back(agent: Any, engine: Eng
 
 
 @pytest.mark.parametrize("times", [1, 2])
-@pytest.mark.parametrize(
-    "engine",
-    [
-        "fast",
-        pytest.param(
-            "pysnmp",
-            marks=pytest.mark.xfail(
-                raises=CollectTimeout,
-                strict=True,
-                reason="pysnmp refuses the latched engine's messages silently: the request times "
-                "out instead of failing with notInTimeWindow",
-            ),
-        ),
-    ],
-)
 def test_engine_boots_latched_at_the_maximum_is_refused(
     agent: Any, engine: Engine, times: int
 ) -> None:
@@ -288,25 +242,9 @@ def test_engine_boots_latched_at_the_maximum_is_refused(
     a = agent(boots=MAX_BOOTS)
     with pytest.raises(AuthError) as info:
         gets(engine, a.port, times=times, timeout=0.5)
-    if engine == "fast":
-        assert "not in time window" in str(info.value) and "2147483647" in str(info.value)
+    assert "not in time window" in str(info.value) and "2147483647" in str(info.value)
 
 
-@pytest.mark.parametrize(
-    "engine",
-    [
-        "fast",
-        pytest.param(
-            "pysnmp",
-            marks=pytest.mark.xfail(
-                raises=ProtocolError,
-                strict=True,
-                reason="pysnmp reports a reply it cannot decrypt as 'Unknown SNMP engine ID "
-                "encountered'",
-            ),
-        ),
-    ],
-)
 def test_undecryptable_reply_says_decryption_failed(agent: Any, engine: Engine) -> None:
     """A reply that authenticates but does not decrypt: the privacy pass phrase (or protocol)
     differs, not the port."""

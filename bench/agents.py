@@ -10,11 +10,12 @@ store lets them.
 
 Measured for 1, 2 and 4 agents over the same targets (already stored once: the steady state
 of re-polling known boxes), each for a fixed time: inventories stored per second, lease claims,
-and the CPU seconds the PostgreSQL server spent per inventory (its processes' own CPU and its
-finished backends', read from ``/proc``). The agents share the machine's cores with the server,
-so the throughput at 4 agents is this machine's, not the server's; the server's CPU per
-inventory says how many one PostgreSQL core absorbs. Ours is the throughput at the most agents,
-the baseline one agent's: the ratio is how far adding agents scales here.
+rows written (the database's own statistics) and the CPU seconds the PostgreSQL server spent
+per inventory (its processes' own CPU and its finished backends', read from ``/proc``). The
+agents share the machine's cores with the server, so the throughput at 4 agents is this
+machine's, not the server's; the server's CPU per inventory says how many one PostgreSQL core
+absorbs. Ours is the throughput at the most agents, the baseline one agent's: the ratio is how
+far adding agents scales here.
 
 ``--quick``: 1 and 2 agents, 200 targets, 8 s each (full: 1, 2, 4 agents, 2,000 targets, 20 s).
 """
@@ -174,13 +175,29 @@ def _result(proc: subprocess.Popen[str]) -> dict[str, Any]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
+def _rows_written(url: str) -> int:
+    """Rows the database has inserted, updated and deleted so far (its statistics; a finished
+    session's are in once it has ended)."""
+    import psycopg
+
+    time.sleep(1.0)  # let the statistics of the sessions that just ended arrive
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        row = conn.execute(
+            "SELECT tup_inserted + tup_updated + tup_deleted FROM pg_stat_database "
+            "WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def measure(url: str, data_dir: Path, agents: int, n: int, seconds: float) -> dict[str, Any]:
+    rows0 = _rows_written(url)
     cpu0 = _server_cpu(data_dir)
     start = time.perf_counter()
     procs = [_child("--agent", url, f"agent-{k}", str(n), str(seconds)) for k in range(agents)]
     got = [_result(p) for p in procs]
     wall = time.perf_counter() - start
     cpu = _server_cpu(data_dir) - cpu0
+    rows = _rows_written(url) - rows0
     stored = sum(g["stored"] for g in got)
     return {
         "agents": agents,
@@ -188,6 +205,8 @@ def measure(url: str, data_dir: Path, agents: int, n: int, seconds: float) -> di
         "per_s": stored / seconds,
         "claims": sum(g["claims"] for g in got),
         "server_cpu_per_inventory": cpu / stored if stored else float("inf"),
+        "rows_per_inventory": rows / stored if stored else 0.0,
+        "rows_per_s": rows / seconds,
         "wall": wall,
     }
 
@@ -208,8 +227,9 @@ def run(quick: bool) -> Result:
     for r in rows:
         print(
             f"  {r['agents']} agent(s): {r['per_s']:.1f} inventories/s, "
-            f"{r['claims']} claims, server {1000 * r['server_cpu_per_inventory']:.1f} ms CPU "
-            "per inventory",
+            f"{r['claims']} claims, {r['rows_per_s']:.0f} rows written/s "
+            f"({r['rows_per_inventory']:.0f} per inventory), server "
+            f"{1000 * r['server_cpu_per_inventory']:.1f} ms CPU per inventory",
             file=sys.stderr,
         )
     top, one = rows[-1], rows[0]
@@ -224,6 +244,7 @@ def run(quick: bool) -> Result:
             "targets": n,
             "server_ms_cpu_per_inventory": round(cpu_ms, 2),
             "inventories_per_server_core_s": round(1000 / cpu_ms, 1),
+            "rows_per_inventory": round(top["rows_per_inventory"], 1),
             **{f"per_s_{r['agents']}": round(r["per_s"], 1) for r in rows},
         },
     )

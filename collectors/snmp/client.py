@@ -13,14 +13,18 @@ The agent picks the engine with the ``snmp.engine`` configuration key (``cloudwa
 - an answer that is not SNMP at all (another service on the port) is not reported as such: it
   is dropped (pysnmp logs a decoding traceback through the ``asyncio`` logger) and the request
   times out with the usual hint;
-- an SNMPv3 agent replaced at the same address (a new engine ID) is not discovered again at
-  once: its polls time out for about five minutes, while pysnmp keeps the old engine ID;
 - a host name is resolved once per client, not again every few minutes;
-- a reply at another security level (RFC 3412 7.2.12b) makes it drop the
-  request, which then times out even if the genuine answer follows; an authenticated report
-  with an older clock moves its clock back; an engine latched at boots 2147483647 and a reply
-  that does not decrypt are not reported as such (a timeout, "unknown engine ID");
 - it costs many times more CPU per value (``bench/snmp.py`` measures how many).
+
+The SNMPv3 checks the fast engine makes are added to pysnmp by :class:`_Guard` (patches on the
+instances of one ``SnmpEngine``): a response at another security level or for another user is
+discarded without dropping its request (RFC 3412 7.2.12b); an authenticated message never moves
+an agent's clock backwards (RFC 3414 3.2 step 7b); an engine latched at boots 2147483647 and an
+authentic reply that does not decrypt fail the request at once, saying so; an unauthenticated
+report naming another engine ID counts only if no authentic answer comes before the try times
+out, and then the agent is discovered again (it was replaced) by the next try or request.
+pysnmp forgets what it learnt of an agent's engine five minutes after learning it, and these
+checks with it.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from types import SimpleNamespace
 from typing import Any, Literal
 
 from collectors.errors import CollectorError, ConnectError, ProtocolError
-from collectors.snmp import ber
+from collectors.snmp import ber, usm
 from collectors.snmp.endpoint import (
     SnmpAuth,
     SnmpEndpoint,
@@ -42,6 +46,7 @@ from collectors.snmp.endpoint import (
     auth_error,
     cap_error,
     loop_error,
+    security_error,
     timeout_error,
 )
 from collectors.snmp.fastclient import FastClient
@@ -71,7 +76,10 @@ def _lib() -> Any:
     from pysnmp.hlapi.v3arch import asyncio as api
     from pysnmp.proto import errind, rfc1902, rfc1905
     from pysnmp.proto.api import v1, v2c
+    from pysnmp.proto.error import StatusInformation
     from pysnmp.proto.mpmod import cache
+    from pysnmp.proto.mpmod.rfc3412 import SnmpV3MessageProcessingModel
+    from pysnmp.proto.secmod.rfc3414.service import SnmpUSMSecurityModel
 
     del hlapi
     # pysnmp numbers requests sequentially from process-wide counters (pysnmp.nextid), so an
@@ -88,6 +96,13 @@ def _lib() -> Any:
         rfc1902=rfc1902,
         rfc1905=rfc1905,
         PySnmpError=PySnmpError,
+        StatusInformation=StatusInformation,
+        V3Processing=SnmpV3MessageProcessingModel,
+        Usm=SnmpUSMSecurityModel,
+        # What _Guard fails a request with; equal to pysnmp's own indications of the kind (the
+        # command generator treats them alike), told apart by identity in PysnmpEngine._check.
+        latched=errind.NotInTimeWindow(usm.LATCHED),
+        decrypt_failed=errind.DecryptionError(usm.DECRYPTION_FAILED),
         auth={"SHA": api.USM_AUTH_HMAC96_SHA, "SHA256": api.USM_AUTH_HMAC192_SHA256},
         priv={"AES": api.USM_PRIV_CFB128_AES},
         auth_errors=(
@@ -102,6 +117,285 @@ def _lib() -> Any:
             errind.UnknownCommunityName,
         ),
     )
+
+
+def _usm_fields(params: bytes) -> tuple[bytes, bytes]:
+    """The authoritative engine ID and the user name in USM security parameters (RFC 3414 2.4),
+    empty if they do not parse (pysnmp then refuses the message itself)."""
+    try:
+        tag, pos, end = ber.read_tlv(params, 0, len(params))
+        engine_id, pos = ber.read_octets(params, pos, end)
+        _boots, pos = ber.read_integer(params, pos, end)
+        _time, pos = ber.read_integer(params, pos, end)
+        user, _pos = ber.read_octets(params, pos, end)
+    except ProtocolError:
+        return b"", b""
+    return (engine_id, user) if tag == ber.SEQUENCE else (b"", b"")
+
+
+class _Timeline(dict[Any, Any]):
+    """pysnmp's USM clock of each authoritative engine (engine ID -> boots, time, latest time
+    received, when), which moves only forwards once an authenticated message has set it.
+
+    pysnmp stores the boots and time of every message it takes, authenticated or not, before
+    its RFC 3414 3.2 step 7b check, which then compares the message with itself: a replayed
+    authenticated report moves the clock back, and the next request is sent with it. Here, as
+    in :meth:`collectors.snmp.usm.EngineState.in_window`, a message the USM does not
+    authenticate sets the clock only while no authenticated one has (discovery); the first
+    authenticated message sets it whichever way, later ones only forwards (or to the latched
+    2147483647), so that the step 7b check refuses what is older. ``trusted`` says whether the
+    message being processed is authenticated; ``authenticated`` is set once it has passed (pysnmp
+    stores the clock right after checking the digest).
+    """
+
+    def __init__(self, known: dict[Any, Any]) -> None:
+        super().__init__(known)
+        self.confirmed: set[bytes] = set()
+        self.trusted = False
+        self.authenticated = False
+
+    def __setitem__(self, engine_id: Any, value: Any) -> None:
+        key = bytes(engine_id)
+        if self.trusted:
+            self.authenticated = True
+            old = self.get(engine_id)
+            if old is not None and key in self.confirmed and not _newer(value, old):
+                return
+            self.confirmed.add(key)
+        elif key in self.confirmed:
+            return
+        super().__setitem__(engine_id, value)
+
+    def __delitem__(self, engine_id: Any) -> None:
+        self.confirmed.discard(bytes(engine_id))
+        super().__delitem__(engine_id)
+
+    def latched(self, engine_id: Any) -> bool:
+        """RFC 3414 2.2.1: an authentic message said boots 2147483647."""
+        entry = self.get(engine_id)
+        return (
+            entry is not None
+            and bytes(engine_id) in self.confirmed
+            and int(entry[0]) >= usm.MAX_BOOTS
+        )
+
+
+def _newer(clock: Any, old: Any) -> bool:
+    """Whether ``clock`` (boots, time) is later than the ``old`` entry's boots and latest time
+    received, or latched (RFC 3414 3.2 step 7b.1, 2.2.1)."""
+    boots, old_boots = int(clock[0]), int(old[0])
+    return (
+        boots >= usm.MAX_BOOTS
+        or boots > old_boots
+        or (boots == old_boots and int(clock[1]) > int(old[2]))
+    )
+
+
+class _EngineIds(dict[Any, Any]):
+    """pysnmp's engine ID of each agent address, from which :class:`_Guard` may drop one before
+    pysnmp's own expiry does (which deletes without checking)."""
+
+    def __delitem__(self, key: Any) -> None:
+        self.pop(key, None)
+
+
+class _Guard:
+    """Patches on one pysnmp ``SnmpEngine``: its SNMPv3 message processing model (RFC 3412) and
+    user-based security model (RFC 3414) instances get wrapped methods and the two stores above.
+    What they wrap and replace was read in pysnmp 7.1.30; a pysnmp without it is refused.
+
+    - ``prepare_data_elements``: the message processing model takes a response's request out of
+      its cache (by msgID) before comparing the two (RFC 3412 7.2.12b), so a response at another
+      security level dropped the request and the genuine answer that follows was ignored; the
+      request is put back. An unauthenticated unknownEngineID report naming another engine than
+      the one the request was sent to (which anyone can forge) is held: the request stays, and
+      if it times out without an authentic answer, the agent's engine ID is forgotten so that
+      the next try discovers it again (pysnmp kept it for five minutes, and could not even read
+      the report, whose user it knows only for the old engine).
+    - ``process_incoming_message``: a reply that is authentic but whose engine is latched at
+      boots 2147483647, or that does not decrypt, fails its request at once with
+      ``lib.latched`` / ``lib.decrypt_failed`` (pysnmp dropped the first silently, and answered
+      the second with a report of its own to the agent, whose reply failed the request as
+      "unknown engine ID").
+    - ``generate_request_message``: nothing is sent to an engine known to be latched.
+    """
+
+    def __init__(self, lib: Any, engine: Any) -> None:
+        self._lib = lib
+        mps = [
+            m
+            for m in engine.message_processing_subsystems.values()
+            if isinstance(m, lib.V3Processing)
+        ]
+        sms = [m for m in engine.security_models.values() if isinstance(m, lib.Usm)]
+        ids, line = (
+            "_SnmpV3MessageProcessingModel__engineIdCache",
+            "_SnmpUSMSecurityModel__timeline",
+        )
+        if len(mps) != 1 or len(sms) != 1 or ids not in vars(mps[0]) or line not in vars(sms[0]):
+            raise RuntimeError(
+                "this pysnmp version's SNMPv3 internals are not the ones the pysnmp engine "
+                "patches (pysnmp 7.1); use the fast engine"
+            )
+        mp, sm = mps[0], sms[0]
+        self.engine_ids = _EngineIds(getattr(mp, ids))
+        self.timeline = _Timeline(getattr(sm, line))
+        setattr(mp, ids, self.engine_ids)
+        setattr(sm, line, self.timeline)
+        self.suspects: dict[Any, Any] = {}  # sendPduHandle -> (domain, address) of a held report
+        self._popped: dict[str, Any] | None = None
+        self._cache = mp._cache
+        self._pop = mp._cache.pop_by_message_id
+        self._prepare = mp.prepare_data_elements
+        self._release = mp.release_state_information
+        self._incoming = sm.process_incoming_message
+        self._outgoing = sm.generate_request_message
+        mp._cache.pop_by_message_id = self.pop_by_message_id
+        mp.prepare_data_elements = self.prepare_data_elements
+        mp.release_state_information = self.release_state_information
+        sm.process_incoming_message = self.process_incoming_message
+        sm.generate_request_message = self.generate_request_message
+
+    def pop_by_message_id(self, msg_id: Any) -> Any:
+        """The cache's own, noting what ``prepare_data_elements`` took out."""
+        self._popped = self._pop(msg_id)
+        return self._popped
+
+    def prepare_data_elements(self, snmp_engine: Any, domain: Any, address: Any, whole: Any) -> Any:
+        if self._held(address, whole):
+            raise self._lib.StatusInformation(errorIndication=self._lib.errind.unknownEngineID)
+        self._popped = None
+        self.timeline.authenticated = False
+        try:
+            result = self._prepare(snmp_engine, domain, address, whole)
+        except Exception as exc:
+            status: Any = exc if isinstance(exc, self._lib.StatusInformation) else {}
+            if "failsMsgID" in status:
+                raise self._fail(status["failsMsgID"], status["errorIndication"]) from None
+            if "sendPduHandle" in status:  # a report, which fails its request
+                if self.timeline.authenticated:  # an authentic one: the engine is there
+                    self.suspects.pop(status["sendPduHandle"], None)
+            elif self._popped is not None:  # RFC 3412 7.2.12b: discarded, the request stays
+                self._cache.push_by_message_id(self._popped["msgID"], **self._popped)
+            raise
+        if self._popped is not None:
+            self.suspects.pop(self._popped["sendPduHandle"], None)
+        return result
+
+    def _held(self, address: Any, whole: Any) -> bool:
+        """Whether ``whole`` is an unauthenticated unknownEngineID report to a request sent to an
+        agent whose engine ID is known, naming another (it is then held, see the class)."""
+        try:
+            report = usm.decode_message(bytes(whole), None)  # refuses authenticated messages
+        except ProtocolError:
+            return False
+        if report.pdu.tag != ber.REPORT or usm.report_reason(report.pdu)[0] != "engine":
+            return False
+        try:
+            entry = self._pop(report.msg_id)
+        except self._lib.PySnmpError:
+            return False  # not a pending request's: pysnmp drops it
+        self._cache.push_by_message_id(report.msg_id, **entry)
+        key = (entry["transportDomain"], entry["transportAddress"])
+        known = self.engine_ids.get(key)
+        if (
+            known is None
+            or tuple(address)[:2] != tuple(key[1])[:2]
+            or bytes(known["securityEngineId"]) == report.engine_id
+        ):
+            return False
+        self.suspects[entry["sendPduHandle"]] = key
+        return True
+
+    def _fail(self, msg_id: int, indication: Any) -> Any:
+        """The status that fails the request ``msg_id`` with ``indication``; or that drops the
+        message, if there is no such request or the reply that did not decrypt answers one that
+        was not encrypted (RFC 3412 7.2.12b: another security level, discarded)."""
+        try:
+            entry = self._pop(msg_id)
+        except self._lib.PySnmpError:
+            return self._lib.StatusInformation(errorIndication=indication)
+        if indication is self._lib.decrypt_failed and int(entry["securityLevel"]) != 3:
+            self._cache.push_by_message_id(msg_id, **entry)
+            return self._lib.StatusInformation(errorIndication=indication)
+        return self._lib.StatusInformation(
+            errorIndication=indication, sendPduHandle=entry["sendPduHandle"]
+        )
+
+    def release_state_information(self, send_pdu_handle: Any) -> Any:
+        """A request ends unanswered (timed out or failed): if an unauthenticated report named
+        another engine meanwhile, forget the agent's engine ID (the next try discovers it)."""
+        key = self.suspects.pop(send_pdu_handle, None)
+        if key is not None:
+            log.debug("SNMPv3 agent at %s names another engine ID: discovering it again", key[1])
+            self.engine_ids.pop(key, None)
+        return self._release(send_pdu_handle)
+
+    def process_incoming_message(
+        self,
+        snmp_engine: Any,
+        model: Any,
+        max_size: Any,
+        params: Any,
+        security_model: Any,
+        level: Any,
+        whole: Any,
+        msg: Any,
+    ) -> Any:
+        engine_id, user = _usm_fields(bytes(params))
+        timeline = self.timeline
+        timeline.trusted = int(level) >= 2 and bool(user)  # pysnmp checks the digest then
+        timeline.authenticated = False
+        try:
+            return self._incoming(
+                snmp_engine, model, max_size, params, security_model, level, whole, msg
+            )
+        except self._lib.StatusInformation as exc:
+            failure = self._failure(exc.get("errorIndication"), engine_id)
+            if failure is None or not timeline.authenticated:
+                raise
+            # Without an "oid", pysnmp does not answer the agent with a report of its own.
+            raise self._lib.StatusInformation(
+                errorIndication=failure, failsMsgID=int(msg[1][0])
+            ) from None
+        finally:
+            timeline.trusted = False
+
+    def _failure(self, indication: Any, engine_id: bytes) -> Any:
+        """What an authentic message refused with ``indication`` fails its request with: the
+        engine is latched, or the reply does not decrypt (else None: it is only discarded, as a
+        replay outside the time window is)."""
+        if isinstance(indication, self._lib.errind.NotInTimeWindow):
+            return self._lib.latched if self.timeline.latched(engine_id) else None
+        if isinstance(indication, self._lib.errind.DecryptionError):
+            return self._lib.decrypt_failed
+        return None
+
+    def generate_request_message(
+        self,
+        snmp_engine: Any,
+        model: Any,
+        global_data: Any,
+        max_size: Any,
+        security_model: Any,
+        engine_id: Any,
+        name: Any,
+        level: Any,
+        scoped_pdu: Any,
+    ) -> Any:
+        if engine_id and self.timeline.latched(engine_id):
+            raise self._lib.StatusInformation(errorIndication=self._lib.latched)
+        return self._outgoing(
+            snmp_engine,
+            model,
+            global_data,
+            max_size,
+            security_model,
+            engine_id,
+            name,
+            level,
+            scoped_pdu,
+        )
 
 
 def to_raw(value: Any) -> RawValue:
@@ -190,6 +484,7 @@ class PysnmpEngine:
     def __init__(self) -> None:
         self._lib = _lib()
         self._engine = self._lib.api.SnmpEngine()
+        self._guard = _Guard(self._lib, self._engine)
         self._transports: dict[tuple[str, int, float, int], Any] = {}
 
     def close(self) -> None:
@@ -232,6 +527,10 @@ class PysnmpEngine:
             return
         if isinstance(indication, self._lib.errind.RequestTimedOut):
             raise timeout_error(ep, auth)
+        if indication is self._lib.latched:
+            raise security_error(ep, usm.LATCHED)
+        if indication is self._lib.decrypt_failed:
+            raise security_error(ep, usm.DECRYPTION_FAILED)
         if isinstance(indication, self._lib.auth_errors):
             raise auth_error(ep, auth, indication)
         raise ProtocolError(f"{ep.label}: SNMP error: {indication}", target=ep.label)
@@ -254,6 +553,9 @@ class PysnmpEngine:
                 *(api.ObjectType(api.ObjectIdentity(o)) for o in oids),
                 lookupMib=False,
             )
+        except self._lib.StatusInformation as exc:  # refused before sending (_Guard)
+            self._check(ep, auth, exc.get("errorIndication"))
+            raise ProtocolError(f"{ep.label}: SNMP GET failed: {exc}", target=ep.label) from exc
         except self._lib.PySnmpError as exc:
             raise ProtocolError(f"{ep.label}: SNMP GET failed: {exc}", target=ep.label) from exc
         self._check(ep, auth, indication)
@@ -290,6 +592,9 @@ class PysnmpEngine:
             if auth.version == "1":
                 return await api.next_cmd(*args, *var_binds, lookupMib=False)  # type: ignore[no-any-return]
             return await api.bulk_cmd(*args, 0, reps, *var_binds, lookupMib=False)  # type: ignore[no-any-return]
+        except self._lib.StatusInformation as exc:  # refused before sending (_Guard)
+            self._check(ep, auth, exc.get("errorIndication"))
+            raise ProtocolError(f"{ep.label}: SNMP walk failed: {exc}", target=ep.label) from exc
         except self._lib.PySnmpError as exc:
             raise ProtocolError(f"{ep.label}: SNMP walk failed: {exc}", target=ep.label) from exc
 

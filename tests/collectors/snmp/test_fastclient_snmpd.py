@@ -1,6 +1,6 @@
 """The fast engine and the pysnmp engine read the same raw values from a real net-snmp snmpd
-(v1, v2c, v3 SHA+AES, v3 SHA-256+AES) and fail alike on wrong v3 credentials and bad OIDs; engine
-changes (where the pysnmp engine falls short) and many targets at once."""
+(v1, v2c, v3 SHA+AES, v3 SHA-256+AES) and fail alike on wrong v3 credentials and bad OIDs; an
+agent replaced at the same address (a new engine ID) and many targets at once."""
 
 from __future__ import annotations
 

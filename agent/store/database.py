@@ -151,6 +151,45 @@ def _clip(value: Any, limit: int = 255) -> Any:
     return value
 
 
+def _sync_children(
+    s: Session, table: Any, asset_id: int, source: str, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Make the rows of ``table`` that this asset has from ``source`` the given ``rows``
+    (every column but the id, asset and source): a stored row equal to a given one in every
+    column stays as it is, the others are deleted and the missing ones inserted. Re-polling a
+    box that has not changed then writes none of its child rows (it wrote them all again)."""
+    from collections import Counter
+
+    from sqlalchemy import delete, insert, select
+
+    t = table.__table__
+    names = [c.name for c in t.columns if c.name not in ("id", "asset_id", "source")]
+    conn = s.connection()
+    stored: dict[tuple[Any, ...], list[int]] = {}
+    for row in conn.execute(
+        select(t.c.id, *(t.c[n] for n in names)).where(
+            t.c.asset_id == asset_id, t.c.source == source
+        )
+    ):
+        stored.setdefault(tuple(row[1:]), []).append(int(row[0]))
+    wanted = Counter(tuple(r[n] for n in names) for r in rows)
+    surplus: list[int] = []
+    for key, ids in stored.items():
+        kept = min(len(ids), wanted[key])
+        wanted[key] -= kept
+        surplus += ids[kept:]
+    missing = []
+    for r in rows:
+        key = tuple(r[n] for n in names)
+        if wanted[key] > 0:
+            wanted[key] -= 1
+            missing.append({**r, "asset_id": asset_id, "source": source})
+    for first in range(0, len(surplus), 500):
+        conn.execute(delete(t).where(t.c.id.in_(surplus[first : first + 500])))
+    if missing:
+        conn.execute(insert(t), missing)
+
+
 class Store:
     """Open with :meth:`open`; every method opens and closes its own session.
 
@@ -489,7 +528,7 @@ class Store:
                 assert asset.id is not None
                 save_keys(s, asset.id, facts, now)
                 link_management(s, asset, now)
-                self._replace_children(s, asset.id, facts, now)
+                self._store_children(s, asset.id, facts, now)
                 link_placement(s, asset, now)
                 store_endpoints(s, asset, facts, now)
                 if endpoint_max_age_days is not None:
@@ -605,30 +644,27 @@ class Store:
         s.add(asset)
         s.flush()
 
-    def _replace_children(self, s: Session, asset_id: int, facts: Facts, now: datetime) -> None:
-        from sqlmodel import delete
-
+    def _store_children(self, s: Session, asset_id: int, facts: Facts, now: datetime) -> None:
         from agent.store import tables as m
         from collectors.system_uuid import canonical
 
         src = facts.protocol
-        for table in (
-            m.Interface,
-            m.AddressRow,
-            m.SoftwareRow,
-            m.HardwareRow,
-            m.StorageRow,
-            m.NeighborRow,
-            m.ListeningRow,
-            m.GuestRow,
-        ):
-            s.exec(delete(table).where(table.asset_id == asset_id, table.source == src))  # type: ignore[arg-type]
-        rows: list[Any] = []
+        children: dict[Any, list[dict[str, Any]]] = {
+            table: []
+            for table in (
+                m.Interface,
+                m.AddressRow,
+                m.SoftwareRow,
+                m.HardwareRow,
+                m.StorageRow,
+                m.NeighborRow,
+                m.ListeningRow,
+                m.GuestRow,
+            )
+        }
         for i in facts.interfaces:
-            rows.append(
-                m.Interface(
-                    asset_id=asset_id,
-                    source=src,
+            children[m.Interface].append(
+                dict(
                     if_index=i.index,
                     name=_clip(i.name),
                     descr=i.descr,
@@ -642,10 +678,8 @@ class Store:
                 )
             )
         for a in facts.addresses:
-            rows.append(
-                m.AddressRow(
-                    asset_id=asset_id,
-                    source=src,
+            children[m.AddressRow].append(
+                dict(
                     address=a.address,
                     prefix_len=a.prefix_len,
                     if_index=a.if_index,
@@ -653,10 +687,8 @@ class Store:
                 )
             )
         for sw in facts.software:
-            rows.append(
-                m.SoftwareRow(
-                    asset_id=asset_id,
-                    source=src,
+            children[m.SoftwareRow].append(
+                dict(
                     name=_clip(sw.name, 512),
                     version=_clip(sw.version),
                     kind=sw.kind,
@@ -664,10 +696,8 @@ class Store:
                 )
             )
         for h in facts.hardware:
-            rows.append(
-                m.HardwareRow(
-                    asset_id=asset_id,
-                    source=src,
+            children[m.HardwareRow].append(
+                dict(
                     ent_index=h.index,
                     klass=h.klass,
                     name=_clip(h.name),
@@ -683,10 +713,8 @@ class Store:
                 )
             )
         for st in facts.storage:
-            rows.append(
-                m.StorageRow(
-                    asset_id=asset_id,
-                    source=src,
+            children[m.StorageRow].append(
+                dict(
                     descr=_clip(st.descr, 512),
                     kind=st.kind,
                     size_bytes=st.size_bytes,
@@ -695,10 +723,8 @@ class Store:
                 )
             )
         for n in facts.neighbors:
-            rows.append(
-                m.NeighborRow(
-                    asset_id=asset_id,
-                    source=src,
+            children[m.NeighborRow].append(
+                dict(
                     protocol=n.protocol,
                     local_port=_clip(n.local_port),
                     remote_chassis_id=_clip(n.remote_chassis_id),
@@ -710,10 +736,8 @@ class Store:
                 )
             )
         for li in facts.listening:
-            rows.append(
-                m.ListeningRow(
-                    asset_id=asset_id,
-                    source=src,
+            children[m.ListeningRow].append(
+                dict(
                     proto=li.proto,
                     address=li.address,
                     port=li.port,
@@ -721,10 +745,8 @@ class Store:
                 )
             )
         for g in facts.guests:
-            rows.append(
-                m.GuestRow(
-                    asset_id=asset_id,
-                    source=src,
+            children[m.GuestRow].append(
+                dict(
                     platform=g.platform[:16],
                     name=_clip(g.name) or "",
                     uuid=canonical(g.uuid) or _clip(g.uuid, 64),
@@ -732,7 +754,8 @@ class Store:
                     state=_clip(g.state, 32),
                 )
             )
-        s.add_all(rows)
+        for table, rows in children.items():
+            _sync_children(s, table, asset_id, src, rows)
         self._merge_connections(s, asset_id, facts, now)
 
     @staticmethod

@@ -274,3 +274,52 @@ def test_ephemeral_client_ports_do_not_grow_connection_rows(store) -> None:
     server = next(r for r in rows if r.local_port == 443)
     assert client.local_port == 0 and client.count == 3
     assert server.remote_port == 0 and server.count == 3
+
+
+CHILD_TABLES = (
+    m.Interface,
+    m.AddressRow,
+    m.SoftwareRow,
+    m.HardwareRow,
+    m.StorageRow,
+    m.NeighborRow,
+    m.ListeningRow,
+)
+
+
+def _child_rows(store, asset_id: int) -> dict[str, set[tuple[object, ...]]]:
+    """Every child row of the asset with its id, by table."""
+    out = {}
+    for table in CHILD_TABLES:
+        out[table.__tablename__] = {
+            tuple(sorted(r.model_dump().items())) for r in store.children(table, asset_id)
+        }
+    return out
+
+
+def test_a_repoll_of_an_unchanged_box_rewrites_none_of_its_rows(store) -> None:
+    facts = switch_facts(listening=(Listening("tcp", "0.0.0.0", 22, "sshd"),))
+    asset_id = store.save_facts(facts, now=T0)
+    before = _child_rows(store, asset_id)
+    assert all(before.values()), before  # something in every table
+    store.save_facts(facts, now=T0 + timedelta(minutes=15))
+    assert _child_rows(store, asset_id) == before  # same rows, same ids
+
+
+def test_a_repoll_changes_only_the_rows_that_changed(store) -> None:
+    facts = switch_facts(software=(Software("IOS", "15.2(7)E4", kind="os"), Software("a", "1")))
+    asset_id = store.save_facts(facts, now=T0)
+    old = {(r.name, r.version): r.id for r in store.children(m.SoftwareRow, asset_id)}
+    interfaces = {r.id for r in store.children(m.Interface, asset_id)}
+    changed = replace(
+        facts,
+        software=(Software("IOS", "15.2(7)E5", kind="os"), Software("a", "1"), Software("a", "1")),
+        interfaces=facts.interfaces[:1],
+    )
+    store.save_facts(changed, now=T0 + timedelta(minutes=15))
+    new = [(r.name, r.version, r.id) for r in store.children(m.SoftwareRow, asset_id)]
+    assert sorted((n, v) for n, v, _ in new) == [("IOS", "15.2(7)E5"), ("a", "1"), ("a", "1")]
+    kept = [i for n, v, i in new if (n, v) == ("a", "1")]
+    assert old[("a", "1")] in kept  # the unchanged row stays; its twin is added
+    assert old[("IOS", "15.2(7)E4")] not in {i for _, _, i in new}
+    assert {r.id for r in store.children(m.Interface, asset_id)} < interfaces  # one removed

@@ -14,18 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from collectors.errors import CollectorError
 
 ENV = "CLOUDWARD_DATA_DIR"
 PACKAGE = "cloudward_data"
-
-
-# libyaml's parser when PyYAML was built with it (several times faster on the shipped rule
-# files, which every command that judges or identifies reads), else the pure-Python one; both
-# construct only plain types.
-SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class DataDirError(CollectorError, FileNotFoundError):
@@ -69,5 +61,12 @@ def data_path(*parts: str) -> Path:
 
 
 def load_yaml(text: str) -> Any:
-    """``text`` parsed as YAML with the safe loader (plain types only); raises yaml.YAMLError."""
-    return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
+    """``text`` parsed as YAML with the safe loader (plain types only); raises yaml.YAMLError.
+
+    libyaml's parser when PyYAML was built with it (several times faster on the shipped rule
+    files, which every command that judges or identifies reads), else the pure-Python one.
+    PyYAML is imported here, not by this module: most commands read no YAML."""
+    import yaml
+
+    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader

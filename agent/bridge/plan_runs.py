@@ -507,13 +507,15 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
     ``body`` is ``result.to_dict()`` when the caller has it already."""
     created = utcnow()
     doc = result.to_dict() if body is None else body
-    text = jsontext.dumps(doc, sort_keys=True)
-    digest = _digest(text)
+    data = jsontext.dump_bytes(doc, sort_keys=True)
     # the API's views, built from the document as plan_body reads it back (its id filled in
-    # once the row has one): ready with the plan. The document is let go of here, before the
-    # rows are written.
+    # once the row has one): ready with the plan. The document is let go of before its text
+    # is made (the two would be hundreds of MB each at 100,000 assets) and the rows written.
     views = build_views({**doc, "plan_id": None, "created_at": created.isoformat()})
     del doc
+    text = data.decode()
+    del data
+    digest = _digest(text)
     summary = {**result.summary(), "warnings": list(result.warnings)}
     if result.replan is not None:
         summary["replan"] = {

@@ -292,7 +292,7 @@ def _store_dependencies(
         if progress is not None:
             progress(f"stored {n:,} dependencies")
 
-    count = bulk.replace_imported_dependencies(store, rows(), utcnow(), stored)
+    count = bulk.replace_imported_dependencies(store, rows(), utcnow(), stored, expected=len(deps))
     return count, sorted(externals)
 
 

@@ -465,6 +465,35 @@ def _placed(s: Session, rows: Sequence[dict[str, Any]], ids: Sequence[int]) -> s
 # --- dependencies -------------------------------------------------------------------------
 
 
+_VARYING = (  # cw_dependency's columns an imported row fills from its dependency
+    "src_key",
+    "dst_key",
+    "src_asset_id",
+    "dst_asset_id",
+    "src_address",
+    "dst_address",
+    "port",
+    "service",
+    "process",
+    "client_process",
+    "count",
+)
+_REINDEX_FROM = 100_000  # rows from which an import rebuilds the dependency table's indexes
+
+
+def _plain_indexes(driver: Any, table: str) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of the indexes an SQLite table has beside its primary key and
+    unique constraints (those have no statement of their own); none on PostgreSQL."""
+    if not hasattr(driver, "total_changes"):  # not sqlite3's connection
+        return []
+    found = driver.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+        "AND sql IS NOT NULL ORDER BY name",
+        (table,),
+    ).fetchall()
+    return [(str(name), str(sql)) for name, sql in found]
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -475,11 +504,15 @@ def replace_imported_dependencies(
     rows: Iterable[DependencyRow],
     now: datetime,
     progress: Callable[[int], None] | None = None,
+    *,
+    expected: int = 0,
 ) -> int:
     """Drop the dependencies an earlier import gave and write ``rows``, in one transaction
-    (readers see the old set or the new one); COPY on PostgreSQL, executemany on SQLite."""
+    (readers see the old set or the new one); COPY on PostgreSQL, executemany on SQLite.
+    ``expected``: about how many rows come; from :data:`_REINDEX_FROM` on SQLite the table's
+    plain indexes are dropped for the write and built again before it commits (building an
+    index once is quicker than growing it row by row)."""
     table = m.DependencyRow.__table__  # type: ignore[attr-defined]
-    columns = [c.name for c in table.columns if c.name != "id"]
     written = 0
     with store.session() as s:
         s.exec(delete(m.DependencyRow).where(col(m.DependencyRow.origin) == "import"))
@@ -503,27 +536,33 @@ def replace_imported_dependencies(
         driver = conn.connection.driver_connection
         assert driver is not None
 
+        # the columns that differ per row, in this order, then the ones every row shares
+        columns = [*_VARYING, *processed]
+        assert sorted(columns) == sorted(c.name for c in table.columns if c.name != "id")
+        shared = tuple(processed.values())
+
         def values(d: DependencyRow) -> tuple[Any, ...]:
-            src = f"asset:{d.src_asset_id}" if d.src_asset_id is not None else f"ext:{d.src_ref}"
-            dst = f"asset:{d.dst_asset_id}" if d.dst_asset_id is not None else f"ext:{d.dst_ref}"
-            one = {
-                "src_key": src,
-                "dst_key": dst,
-                "src_asset_id": d.src_asset_id,
-                "dst_asset_id": d.dst_asset_id,
-                "src_address": None if d.src_asset_id is not None else d.src_ref,
-                "dst_address": None if d.dst_asset_id is not None else d.dst_ref,
-                "port": d.port,
-                "service": d.service,
-                "process": None,
-                "client_process": d.client_process,
-                "count": d.count,
-                **processed,
-            }
-            return tuple(one[c] for c in columns)
+            src, dst = d.src_asset_id, d.dst_asset_id
+            return (
+                f"asset:{src}" if src is not None else f"ext:{d.src_ref}",
+                f"asset:{dst}" if dst is not None else f"ext:{d.dst_ref}",
+                src,
+                dst,
+                None if src is not None else d.src_ref,
+                None if dst is not None else d.dst_ref,
+                d.port,
+                d.service,
+                None,
+                d.client_process,
+                d.count,
+                *shared,
+            )
 
         names = ", ".join(columns)
+        reindex = _plain_indexes(driver, table.name) if expected >= _REINDEX_FROM else []
         with bulk_cache(conn):
+            for name, _ in reindex:
+                driver.execute(f'DROP INDEX "{name}"')
             if store._pg:
                 sql = f"COPY {table.name} ({names}) FROM STDIN"
                 with driver.cursor() as cur, cur.copy(sql) as copy:
@@ -547,5 +586,7 @@ def replace_imported_dependencies(
                 cur.executemany(sql, batch)
                 written += len(batch)
                 cur.close()
+            for _, create in reindex:
+                driver.execute(create)
         s.commit()
     return written

@@ -31,7 +31,6 @@ from collectors.facts import ASSET_FIELDS, Facts
 
 if TYPE_CHECKING:  # imported where used: opening and plain reads need none of them
     from sqlalchemy.engine import Engine
-    from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import Session, SQLModel
 
     from agent.store import tables as m
@@ -51,13 +50,17 @@ _UNKNOWNS = {None, "", "unknown"}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _is_transient(exc: SQLAlchemyError) -> bool:
+def _is_transient(exc: Exception) -> bool:
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     text = str(getattr(exc, "orig", exc)).lower()
-    return isinstance(exc, OperationalError | InterfaceError) and any(
+    driver_level = _driver_error(exc) and type(exc).__name__ in (
+        "OperationalError",
+        "InterfaceError",
+    )
+    return (isinstance(exc, OperationalError | InterfaceError) or driver_level) and any(
         w in text
         for w in (
             "connection",
@@ -86,14 +89,20 @@ def guarded(fn: F) -> F:
         except Exception as exc:
             from sqlalchemy.exc import SQLAlchemyError
 
-            if not isinstance(exc, SQLAlchemyError):
+            if not isinstance(exc, SQLAlchemyError) and not _driver_error(exc):
                 raise
             raise database_error(self, f"{fn.__name__} failed", exc) from exc
 
     return wrapper  # type: ignore[return-value]
 
 
-def database_error(store: Store, doing: str, exc: SQLAlchemyError) -> StoreError:
+def _driver_error(exc: Exception) -> bool:
+    """An error of the database driver itself (sqlite3, psycopg), as the bulk paths that write
+    on the driver's own cursor raise them."""
+    return isinstance(exc, sqlite3.Error) or type(exc).__module__.split(".")[0] == "psycopg"
+
+
+def database_error(store: Store, doing: str, exc: Exception) -> StoreError:
     """A database failure as the store reports it: what failed, the driver's first line, and
     what to do about a full or read-only disk under SQLite."""
     orig = getattr(exc, "orig", None) or exc

@@ -14,11 +14,17 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS  # {1: ...} as the standard library writes it
 
 def dumps(value: Any, *, sort_keys: bool = False) -> str:
     """``value`` as compact JSON text (keys sorted when asked)."""
+    return dump_bytes(value, sort_keys=sort_keys).decode()
+
+
+def dump_bytes(value: Any, *, sort_keys: bool = False) -> bytes:
+    """:func:`dumps` as UTF-8 bytes: for a document large enough that the caller wants to let
+    go of the value before the text is made from them."""
     try:
         option = _OPTIONS | orjson.OPT_SORT_KEYS if sort_keys else _OPTIONS
-        return orjson.dumps(value, option=option).decode()
+        return orjson.dumps(value, option=option)
     except TypeError:  # orjson.JSONEncodeError is one
-        return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"))
+        return json.dumps(value, sort_keys=sort_keys, separators=(",", ":")).encode()
 
 
 def loads(text: str | bytes) -> Any:

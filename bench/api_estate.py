@@ -167,6 +167,7 @@ def build(
     from sqlalchemy import insert, select, update
 
     from agent.bridge.plan_runs import save_plan
+    from agent.bridge.plan_views import build_views
     from agent.store import tables as m
 
     if n % base:
@@ -216,6 +217,13 @@ def build(
         ).scalar_one()
         body = replicate_body(json.loads(stored), copies, base)
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        created = conn.execute(
+            select(m.PlanRow.__table__.c.created_at).where(  # type: ignore[attr-defined]
+                m.PlanRow.__table__.c.id == plan_id  # type: ignore[attr-defined]
+            )
+        ).scalar_one()
+        # the views kept with the plan, as save_plan makes them, of the replicated body
+        views = build_views({**body, "plan_id": plan_id, "created_at": created.isoformat()})
         conn.execute(
             update(m.PlanRow.__table__)  # type: ignore[attr-defined]
             .where(m.PlanRow.__table__.c.id == plan_id)  # type: ignore[attr-defined]
@@ -224,6 +232,7 @@ def build(
                 assets=n,
                 summary=body["summary"],
                 digest=hashlib.sha256(text.encode()).hexdigest(),
+                views=json.dumps(views),
             )
         )
     return {

@@ -507,10 +507,11 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
     ``body`` is ``result.to_dict()`` when the caller has it already."""
     created = utcnow()
     doc = result.to_dict() if body is None else body
-    data = jsontext.dump_bytes(doc, sort_keys=True)
-    # the API's views, built from the document as plan_body reads it back (its id filled in
-    # once the row has one): ready with the plan. The document is let go of before its text
-    # is made (the two would be hundreds of MB each at 100,000 assets) and the rows written.
+    data = jsontext.dump_bytes(doc, sort_keys=True, ascii_only=True)
+    # the API's views, built from the document as plan_body reads it back (the plan's id is
+    # filled in when a view is read: plan_views.stored_view): ready with the plan. The
+    # document is let go of before its text is made (the two would be hundreds of MB each at
+    # 100,000 assets) and the rows written.
     views = build_views({**doc, "plan_id": None, "created_at": created.isoformat()})
     del doc
     text = data.decode()
@@ -532,15 +533,13 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
             digest=digest,
             summary=summary,
             body=text,
+            # with the row, not after: SQLite rewrites a whole row (its body too) on an update
+            views=jsontext.dumps(views),
         )
         s.add(row)
         s.flush()
         assert row.id is not None
         plan_id = row.id
-        for view in views.values():
-            if "plan_id" in view:
-                view["plan_id"] = plan_id
-        row.views = jsontext.dumps(views)
         ours = [a for a in result.assets if a.asset_id.isdigit()]  # not the external peers
         conn = s.connection()
         for first in range(0, len(ours), _PLAN_ROWS):  # plain INSERTs, no ORM object per row

@@ -81,4 +81,8 @@ def stored_view(store: Store, plan_id: int, name: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     view = views.get(name) if isinstance(views, dict) else None
-    return view if isinstance(view, dict) else None
+    if not isinstance(view, dict):
+        return None
+    if "plan_id" in view:  # kept without it: the plan had no id yet when they were built
+        view["plan_id"] = plan_id
+    return view

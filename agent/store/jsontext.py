@@ -5,6 +5,7 @@ for what orjson refuses (an integer beyond 64 bits; NaN written by an older vers
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -17,14 +18,36 @@ def dumps(value: Any, *, sort_keys: bool = False) -> str:
     return dump_bytes(value, sort_keys=sort_keys).decode()
 
 
-def dump_bytes(value: Any, *, sort_keys: bool = False) -> bytes:
+def dump_bytes(value: Any, *, sort_keys: bool = False, ascii_only: bool = False) -> bytes:
     """:func:`dumps` as UTF-8 bytes: for a document large enough that the caller wants to let
-    go of the value before the text is made from them."""
+    go of the value before the text is made from them. ``ascii_only``: every character past
+    ASCII written as a ``\\uXXXX`` escape, as the standard library writes it by default; the
+    text made from such bytes takes one byte a character in memory, where a single "£" would
+    make Python keep the whole of it at two (hundreds of MB for a large plan)."""
     try:
         option = _OPTIONS | orjson.OPT_SORT_KEYS if sort_keys else _OPTIONS
-        return orjson.dumps(value, option=option)
+        data = orjson.dumps(value, option=option)
     except TypeError:  # orjson.JSONEncodeError is one
-        return json.dumps(value, sort_keys=sort_keys, separators=(",", ":")).encode()
+        data = json.dumps(value, sort_keys=sort_keys, separators=(",", ":")).encode()
+    if ascii_only and not data.isascii():
+        data = _BEYOND_ASCII.sub(_escaped, data)  # only inside strings: JSON has no other place
+    return data
+
+
+_BEYOND_ASCII = re.compile(rb"[\x80-\xff]+")
+
+
+def _escaped(found: re.Match[bytes]) -> bytes:
+    """UTF-8 characters as JSON escapes (a pair of surrogates past the basic plane)."""
+    out = []
+    for char in found.group().decode():
+        code = ord(char)
+        if code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+    return "".join(out).encode()
 
 
 def loads(text: str | bytes) -> Any:

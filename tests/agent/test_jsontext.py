@@ -1,0 +1,38 @@
+"""The store's JSON text (orjson) reads back as the standard library's would, and the plan
+body's ASCII-only form is the text the standard library writes."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from agent.store import jsontext
+
+VALUES = [
+    {"b": [1, 2.5, None, True], "a": "plain"},
+    {"name": "£ café 𝄞 ñ", "keys": {"é": "ü", "2": "x\\u00e9"}},
+    {1: "int key", "nested": {"list": [{"z": 0}, {"y": -1.25e-7}]}},
+    ["\u2028 line separator", "\u00a0nbsp", "tab\tand newline\n"],
+]
+
+
+@pytest.mark.parametrize("value", VALUES)
+def test_text_reads_back_as_the_value(value: object) -> None:
+    expected = json.loads(json.dumps(value))
+    assert jsontext.loads(jsontext.dumps(value)) == expected
+    assert jsontext.loads(jsontext.dump_bytes(value, sort_keys=True)) == expected
+
+
+@pytest.mark.parametrize("value", [v for v in VALUES if not isinstance(v, dict) or 1 not in v])
+def test_ascii_only_is_what_the_standard_library_writes(value: object) -> None:
+    data = jsontext.dump_bytes(value, sort_keys=True, ascii_only=True)
+    assert data.isascii()
+    assert data.decode() == json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def test_what_orjson_refuses_falls_back_to_the_standard_library() -> None:
+    big = {"counter": 2**70}
+    assert jsontext.loads(jsontext.dumps(big)) == big
+    assert math.isnan(jsontext.loads('{"x": NaN}')["x"])  # written by an older version

@@ -259,17 +259,27 @@ def _floor(url: str, files: tuple[Path, Path]) -> dict[str, Any]:
     return child_json("bench.importer", "--floor", url, str(files[0]), str(files[1]))
 
 
-def _count(url: str) -> tuple[int, int]:
+def _count(url: str) -> tuple[int, int, float]:
+    """Assets and dependencies stored at ``url``, and the database's size on disk in MB (the
+    SQLite file with its WAL, or PostgreSQL's ``pg_database_size``)."""
     code = (
+        "import glob, os\n"
+        "from sqlalchemy import text\n"
         "from agent.store import Store, tables as m\n"
         f"s = Store.open({url!r}, create=False)\n"
-        "print(s.count(m.Asset), s.count(m.DependencyRow))"
+        "if s.url.startswith('sqlite'):\n"
+        "    path = s.url.split(':///', 1)[1]\n"
+        "    size = sum(os.path.getsize(p) for p in glob.glob(glob.escape(path) + '*'))\n"
+        "else:\n"
+        "    with s.engine.connect() as c:\n"
+        "        size = c.execute(text('SELECT pg_database_size(current_database())')).scalar()\n"
+        "print(s.count(m.Asset), s.count(m.DependencyRow), size)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    a, d = out.stdout.split()
-    return int(a), int(d)
+    a, d, size = out.stdout.split()
+    return int(a), int(d), int(size) / 1e6
 
 
 def measure(url_of: Any, n: int, m: int, folder: Path) -> dict[str, Any]:
@@ -279,8 +289,8 @@ def measure(url_of: Any, n: int, m: int, folder: Path) -> dict[str, Any]:
     _schema(floor_url)
     ours = _ours(ours_url, files)
     base = _floor(floor_url, files)
-    assets, deps = _count(ours_url)
-    return {"ours": ours, "floor": base, "assets": assets, "deps": deps}
+    assets, deps, size = _count(ours_url)
+    return {"ours": ours, "floor": base, "assets": assets, "deps": deps, "db_mb": size}
 
 
 def _result(name: str, n: int, m: int, got: dict[str, Any]) -> Result:
@@ -295,6 +305,8 @@ def _result(name: str, n: int, m: int, got: dict[str, Any]) -> Result:
             "stored_assets": got["assets"],
             "stored_dependencies": got["deps"],
             "peak_mb": round(got["ours"]["peak_mb"]),
+            "db_mb": round(got["db_mb"]),
+            "db_kb_per_asset": round(1000 * got["db_mb"] / max(1, got["assets"]), 1),
             "floor_peak_mb": round(got["floor"]["peak_mb"]),
         },
     )
@@ -315,6 +327,7 @@ def run(quick: bool) -> Result:
             pg_floor_seconds=pg.baseline,
             pg_ratio=pg.ratio,
             pg_peak_mb=pg.extra["peak_mb"],
+            pg_db_mb=pg.extra["db_mb"],
         )
         result = Result(result.name, result.ours, result.baseline, result.unit, extra)
     return result

@@ -209,6 +209,9 @@ def test_sign_in_beyond_localhost(browser: Any, guarded: str) -> None:
     import urllib.error
     import urllib.request
 
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
     from tests.web.conftest import TOKEN, VIEWER_TOKEN
 
     with pytest.raises(urllib.error.HTTPError) as refused:
@@ -220,14 +223,15 @@ def test_sign_in_beyond_localhost(browser: Any, guarded: str) -> None:
     assert by_css(browser, "script") == []
 
     def sign_in(token: str) -> None:
-        from selenium.webdriver.support import expected_conditions as ec
-        from selenium.webdriver.support.ui import WebDriverWait
-
         field = browser.find_element("css selector", "input[name=token]")
         field.clear()
         field.send_keys(token)
         browser.find_element("css selector", "form button[type=submit]").click()
         WebDriverWait(browser, 10).until(ec.staleness_of(field))
+        # the old page is gone; let the one the redirect leads to finish loading
+        WebDriverWait(browser, 10).until(
+            lambda b: b.execute_script("return document.readyState") == "complete"
+        )
 
     sign_in("not-the-token")
     assert browser.find_element("css selector", "#problem").text == "That token is not right."
@@ -244,6 +248,8 @@ def test_sign_in_beyond_localhost(browser: Any, guarded: str) -> None:
     assert '"items"' in browser.page_source
     assert visit(browser, f"{guarded}/") == []
     browser.find_element("css selector", "form.signout button").click()
+    # the click returns before the browser has followed the redirect: wait for the page
+    WebDriverWait(browser, 10).until(ec.url_to_be(f"{guarded}/signin"))
     assert browser.current_url == f"{guarded}/signin"
     assert browser.get_cookies() == []
     assert visit(browser, f"{guarded}/debt") == []

@@ -168,6 +168,7 @@ def build(
 
     from agent.bridge.plan_runs import save_plan
     from agent.bridge.plan_views import build_views
+    from agent.store import jsontext
     from agent.store import tables as m
 
     if n % base:
@@ -210,12 +211,11 @@ def build(
                     for r in plan_rows
                 ],
             )
+        plan_t = m.PlanRow.__table__  # type: ignore[attr-defined]
         stored = conn.execute(
-            select(m.PlanRow.__table__.c.body).where(  # type: ignore[attr-defined]
-                m.PlanRow.__table__.c.id == plan_id  # type: ignore[attr-defined]
-            )
-        ).scalar_one()
-        body = replicate_body(json.loads(stored), copies, base)
+            select(plan_t.c.body, plan_t.c.body_zlib).where(plan_t.c.id == plan_id)
+        ).one()
+        body = replicate_body(json.loads(jsontext.plan_text(*stored)), copies, base)
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
         created = conn.execute(
             select(m.PlanRow.__table__.c.created_at).where(  # type: ignore[attr-defined]
@@ -228,7 +228,8 @@ def build(
             update(m.PlanRow.__table__)  # type: ignore[attr-defined]
             .where(m.PlanRow.__table__.c.id == plan_id)  # type: ignore[attr-defined]
             .values(
-                body=text,
+                body="",
+                body_zlib=jsontext.packed(text.encode()),
                 assets=n,
                 summary=body["summary"],
                 digest=hashlib.sha256(text.encode()).hexdigest(),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -155,8 +156,8 @@ def make_app(url: str, schema: str) -> Starlette:
             return JSONResponse({"detail": "no plan yet"}, status_code=404)
         key = (int(found[0][0]), str(found[0][1]))
         if key not in waves_cache:
-            (text,) = db.rows("SELECT body FROM cw_plan WHERE id = ?", (key[0],))[0]
-            body = json.loads(text)
+            text, packed = db.rows("SELECT body, body_zlib FROM cw_plan WHERE id = ?", (key[0],))[0]
+            body = json.loads(text if packed is None else zlib.decompress(packed))
             names = {a["asset_id"]: a["name"] for a in body["assets"]}
             groups = {g["id"]: g for g in body["groups"]}
             money = wave_years(body)  # the money by financial year is the product's own sum

@@ -291,17 +291,19 @@ def plain(obj: Any) -> Any:
 
     One type test first for what a plan is made of (strings, numbers, tuples, dicts, dates and
     the planner's dataclasses, whose field names are looked up once per class); anything else
-    by the general tests after them."""
+    by the general tests after them. A dataclass's plain fields (text, whole numbers, floats)
+    are converted in :func:`_record`'s own loop, without a call each: a plan of 100,000 assets
+    holds some ten million of them."""
     kind = type(obj)
     if kind is str or kind is int or kind is bool or obj is None:
         return obj
     if kind is float:
-        return None if math.isnan(obj) or math.isinf(obj) else round(obj, 4)
-    if kind is tuple or kind is list:
-        return [plain(x) for x in obj]
+        return None if obj != obj or obj == _INF or obj == -_INF else round(obj, 4)
     names = _FIELDS.get(kind)
     if names is not None:
-        return {n: plain(getattr(obj, n)) for n in names}
+        return _record(obj, names)
+    if kind is tuple or kind is list:
+        return [plain(x) for x in obj]
     if kind is dict:
         return {str(k): plain(obj[k]) for k in sorted(obj, key=str)}
     if kind is date:
@@ -325,6 +327,31 @@ def plain(obj: Any) -> Any:
     if isinstance(obj, float):
         return None if math.isnan(obj) or math.isinf(obj) else round(obj, 4)
     return obj
+
+
+_INF = math.inf
+
+
+def _record(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """:func:`plain` of a dataclass whose sorted field names are ``names``."""
+    out: dict[str, Any] = {}
+    for name in names:
+        value = getattr(obj, name)
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            out[name] = value
+        elif kind is float:
+            # most are whole (weights, zero points): round() of one costs ten times the test
+            out[name] = (
+                value
+                if value.is_integer()
+                else None
+                if value != value or value == _INF or value == -_INF
+                else round(value, 4)
+            )
+        else:
+            out[name] = plain(value)
+    return out
     if isinstance(obj, np.generic):
         return plain(obj.item())
     if isinstance(obj, float):

@@ -514,9 +514,9 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
     # 100,000 assets) and the rows written.
     views = build_views({**doc, "plan_id": None, "created_at": created.isoformat()})
     del doc
-    text = data.decode()
+    digest = hashlib.sha256(data).hexdigest()  # of the text, ASCII: one byte a character
+    packed = jsontext.packed(data)
     del data
-    digest = _digest(text)
     summary = {**result.summary(), "warnings": list(result.warnings)}
     if result.replan is not None:
         summary["replan"] = {
@@ -532,7 +532,8 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
             waves=summary["waves"],
             digest=digest,
             summary=summary,
-            body=text,
+            body="",
+            body_zlib=packed,
             # with the row, not after: SQLite rewrites a whole row (its body too) on an update
             views=jsontext.dumps(views),
         )
@@ -600,14 +601,6 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
         s.commit()
     _refresh_statistics(store)
     return plan_id
-
-
-def _digest(text: str) -> str:
-    """SHA-256 of ``text`` in UTF-8, without a second copy of a large plan's body."""
-    h = hashlib.sha256()
-    for start in range(0, len(text), 1 << 20):
-        h.update(text[start : start + (1 << 20)].encode())
-    return h.hexdigest()
 
 
 def _refresh_statistics(store: Store) -> None:
@@ -707,7 +700,7 @@ def plan_body(store: Store, plan_id: int | None = None) -> Mapping[str, Any] | N
         row = s.exec(q.limit(1)).first()
         if row is None:
             return None
-        body: dict[str, Any] = jsontext.loads(row.body)
+        body: dict[str, Any] = jsontext.loads(jsontext.plan_text(row.body, row.body_zlib))
         body["plan_id"] = row.id
         body["created_at"] = row.created_at.isoformat()
         return body

@@ -372,15 +372,15 @@ class Store:
         """A stored plan's JSON body (the newest when ``plan_id`` is None) with its
         ``plan_id`` and ``created_at``: agent.bridge.plan_runs.plan_body read with plain SQL,
         for a command that only prints a stored plan and need not build the ORM."""
-        sql = "SELECT id, body, created_at FROM cw_plan"
+        sql = "SELECT id, body, body_zlib, created_at FROM cw_plan"
         if plan_id is None:
             found = self.rows(sql + " ORDER BY id DESC LIMIT 1")
         else:
             found = self.rows(sql + " WHERE id = :id", {"id": plan_id})
         if not found:
             return None
-        pid, body, created = found[0]
-        doc: dict[str, Any] = jsontext.loads(body)
+        pid, body, packed, created = found[0]
+        doc: dict[str, Any] = jsontext.loads(jsontext.plan_text(body, packed))
         doc["plan_id"] = pid
         when = _utc(created)
         doc["created_at"] = when.isoformat() if when is not None else None
@@ -977,7 +977,7 @@ class Store:
 FIRST_REVISION = "0001"
 # The newest migration under migrations/versions (tests/agent/test_store_open.py holds the two
 # equal): a database at this revision needs no migration, so opening it needs no Alembic.
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Columns of cw_asset that hold JSON, and times (aware UTC datetimes in agent.store.tables).
 ASSET_JSON_COLUMNS = frozenset(

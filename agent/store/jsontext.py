@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from typing import Any
 
 import orjson
@@ -55,3 +56,22 @@ def loads(text: str | bytes) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
+
+
+def packed(data: bytes) -> bytes:
+    """A plan's JSON body as ``cw_plan.body_zlib`` keeps it: zlib at its fastest level (a
+    plan's body repeats the same evidence for every asset: 355 MB of text at 100,000 assets
+    packs into about 26 MB in about a second)."""
+    return zlib.compress(data, 1)
+
+
+def plan_text(body: str | None, body_zlib: bytes | None) -> str | bytes:
+    """The JSON text of a stored plan: ``body_zlib`` unpacked when it is set (plans stored
+    since revision 0009), else ``body`` as it was stored; either is what :func:`loads` reads.
+    A packed body that does not unpack is reported as a ValueError naming the column."""
+    if body_zlib is None:
+        return body or ""
+    try:
+        return zlib.decompress(body_zlib)
+    except zlib.error as exc:
+        raise ValueError(f"cw_plan.body_zlib does not unpack: {exc}") from None

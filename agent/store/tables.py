@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -359,7 +359,10 @@ class PlanRow(SQLModel, table=True):
     waves: int = 0
     digest: str = Field(default="", max_length=64)
     summary: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # the full JSON: empty for a plan stored compressed in ``body_zlib`` (every plan since
+    # revision 0009; read them with agent.store.jsontext.plan_text)
     body: str = Field(sa_column=Column(Text, nullable=False))
+    body_zlib: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     # the API's views of the plan (summary, waves) as JSON text, written with it; None for a
     # plan stored before they were (built from the body on first use)
     views: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

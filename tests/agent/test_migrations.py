@@ -3,6 +3,8 @@ database at the first released schema upgrades without losing rows."""
 
 from __future__ import annotations
 
+import json
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,3 +111,70 @@ def test_newer_database_is_refused(tmp_path: Any) -> None:
     s.close()
     with pytest.raises(StoreError, match="newer"):
         Store.open(url)
+
+
+def _plan_row(store: Store, body: str) -> None:
+    """A plan as revision 0008 stored it: its body as text."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO cw_plan (created_at, as_of, assets, waves, digest, summary, body) "
+                "VALUES ('2026-09-01 00:00:00', '2026-09-01', 0, 0, '', '{}', :body)"
+            ),
+            {"body": body},
+        )
+
+
+def test_plan_bodies_stored_as_text_and_packed_read_alike(tmp_path: Any) -> None:
+    """Revision 0009 packs new plans' bodies (body_zlib); a plan stored as text before it is
+    read as it was, by the ORM and by the plain reader, and going back to 0008 unpacks them."""
+    from alembic import command
+    from alembic.config import Config
+
+    from agent.bridge.plan_runs import plan_body
+
+    old_doc = {"assets": [{"asset_id": "1", "name": "caf\u00e9"}], "waves": []}
+    new_doc = {"assets": [{"asset_id": "2", "name": "web-01"}] * 500, "waves": [{"n": 1}]}
+    url = f"sqlite:///{tmp_path / 'plans.db'}"
+    store = Store.open(url, create=False)
+    try:
+        store.create_schema("0008")
+        _plan_row(store, json.dumps(old_doc))
+        store.create_schema()  # 0009
+        packed = json.dumps(new_doc).encode()
+        with store.session() as s:
+            s.add(
+                m.PlanRow(
+                    created_at=datetime(2026, 9, 2, tzinfo=UTC),
+                    as_of="2026-09-02",
+                    body="",
+                    body_zlib=zlib.compress(packed, 1),
+                )
+            )
+            s.commit()
+        for read in (lambda i: plan_body(store, i), lambda i: store.plan_body(i)):
+            first, second = read(1), read(2)
+            assert first is not None and second is not None
+            assert first["assets"] == old_doc["assets"] and second["waves"] == [{"n": 1}]
+            assert len(second["assets"]) == 500
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(m.__file__).parent / "migrations"))
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0008")
+        with store.engine.connect() as conn:
+            bodies = dict(conn.execute(text("SELECT id, body FROM cw_plan")).all())
+        assert json.loads(bodies[1]) == old_doc and json.loads(bodies[2]) == new_doc
+    finally:
+        store.close()
+
+
+def test_a_packed_body_that_does_not_unpack_is_named(tmp_path: Any) -> None:
+    import pytest
+
+    from agent.store import jsontext
+
+    assert jsontext.plan_text("{}", None) == "{}"
+    assert jsontext.loads(jsontext.plan_text("", jsontext.packed(b'{"a":1}'))) == {"a": 1}
+    with pytest.raises(ValueError, match="body_zlib"):
+        jsontext.plan_text("", b"not zlib at all")

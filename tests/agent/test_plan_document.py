@@ -146,6 +146,12 @@ def test_plain_values_beyond_a_plan() -> None:
         {2: "two", "1": [1.00001, (None, 3)]},
         MappingProxyType({"z": 1, "y": (2.5,)}),
         Odd(("x",), b={"k": Odd((), 1.5)}),
+        # a dataclass's own floats go through plain()'s inline test for whole numbers
+        Odd((), b=math.nan, a=-math.inf),
+        Odd((), b=math.inf, a=-0.0),
+        Odd((), b=25.0, a=1e300),
+        Odd((), b=0.123456, a=-2.00005),
+        Odd((), b=np.float64(0.5), a=[1.99999, 3.0]),
         Odd,
         b"bytes",
     ]

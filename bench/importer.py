@@ -184,7 +184,11 @@ def write_estate_json(path: Path, n: int, m: int) -> Path:
 
 
 def floor(url: str, assets: Path, deps: Path) -> dict[str, Any]:
-    """Runs in a subprocess: the rows of both files into the schema's tables, no checks."""
+    """Runs in a subprocess: the rows of both files into the schema's tables, no checks; with
+    the cyclic garbage collector paused, as ``cloudward import`` pauses it."""
+    import gc
+
+    gc.disable()
     start = time.perf_counter()
     with assets.open(newline="", encoding="utf-8") as f:
         reader = csv.reader(f)

@@ -4,9 +4,11 @@ The store holds a synthetic estate imported with ``cloudward import`` (the files
 :mod:`bench.importer`, about ten dependency rows per asset; not timed). Ours is the real command
 in a subprocess (``python -m agent plan --today ...``): start-up, rebuilding the dependencies,
 loading the estate, settings and lifecycle facts from the store, :func:`planner.plan`, and
-saving the plan (its JSON body, per-asset and wave rows). The baseline is :func:`planner.plan`
-alone on the same estate, settings and lifecycle facts, in a child process that first unpickles
-them (read from the same store beforehand, not timed): its wall time covers ``plan()`` only.
+saving the plan (its JSON body, compressed, per-asset and wave rows). The baseline is
+:func:`planner.plan` alone on the same estate, settings and lifecycle facts, in a child process
+that first unpickles them (read from the same store beforehand, not timed): its wall time
+covers ``plan()`` only. Both sides run with the cyclic garbage collector paused, as the
+command pauses it.
 Each side's peak memory is its own process's ``VmHWM``. ``same_plan`` says whether the digest
 of the stored plan is that of the baseline's plan on every backend.
 
@@ -63,16 +65,19 @@ def inputs(url: str, out: Path) -> dict[str, Any]:
 
 
 def pure(path: Path) -> dict[str, Any]:
-    """Runs in a subprocess: :func:`planner.plan` of the pickled inputs, and its digest."""
+    """Runs in a subprocess: :func:`planner.plan` of the pickled inputs, and its digest; with
+    the cyclic garbage collector paused, as ``cloudward plan`` pauses it."""
     from datetime import date
 
     import planner
+    from agent.store.bulk import paused_collector
 
     with path.open("rb") as f:
         estate, settings, facts = pickle.load(f)
-    start = time.perf_counter()
-    result = planner.plan(estate, settings, date.fromisoformat(TODAY), facts)
-    wall = time.perf_counter() - start
+    with paused_collector():
+        start = time.perf_counter()
+        result = planner.plan(estate, settings, date.fromisoformat(TODAY), facts)
+        wall = time.perf_counter() - start
     peak = peak_mb()
     text = json.dumps(result.to_dict(), sort_keys=True, separators=(",", ":"))
     return {"wall": wall, "peak_mb": peak, "digest": hashlib.sha256(text.encode()).hexdigest()}

@@ -7,13 +7,12 @@ import dataclasses
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from sqlalchemy import String, insert, type_coerce
 from sqlalchemy import select as select_columns
 from sqlalchemy import text as sql
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,6 +23,7 @@ from agent.bridge.plan_views import build_views
 from agent.errors import ConfigError
 from agent.store import Store, jsontext, utcnow
 from agent.store import tables as m
+from agent.store.bulk import execute_many
 from agent.store.placement import hosted_on
 from agent.store.sightings import ENDPOINT
 from agent.store.usage_history import daily_by_asset
@@ -265,19 +265,9 @@ def estate_from_store(
         ids = {a.id: str(a.id) for a in assets}  # as the planner knows them: one string each
         known = set(ids.values())
         externals: dict[str, planner.AssetInput] = {}
-        dependencies = []
+        dependencies: list[planner.Dependency] = []
         shared = _shared()  # a million edges name a few ports, services and processes
-        columns: list[Any] = [getattr(m.DependencyRow, c) for c in _DEPENDENCY_COLUMNS]
-        if conn.dialect.name == "sqlite":  # times as stored (UTC text): only their day is kept
-            columns = [
-                type_coerce(c, String) if c.name in ("first_seen", "last_seen") else c
-                for c in columns
-            ]
-        rows = conn.execute(  # streamed: no list of every row beside the estate being built
-            select_columns(*columns)
-            .order_by(col(m.DependencyRow.id))
-            .execution_options(yield_per=_BATCH)
-        )
+        Dependency, add = planner.Dependency, dependencies.append
         for (
             src_id,
             dst_id,
@@ -291,30 +281,25 @@ def estate_from_store(
             count,
             first_seen,
             last_seen,
-        ) in rows:
-            if src_id in gone or dst_id in gone:
+        ) in _dependency_rows(conn):
+            if gone and (src_id in gone or dst_id in gone):
                 continue
             src = (ids.get(src_id) or str(src_id)) if src_id is not None else shared(src_key)
             dst = (ids.get(dst_id) or str(dst_id)) if dst_id is not None else shared(dst_key)
-            ends: tuple[tuple[str, str | None], ...] = ((src, src_address), (dst, dst_address))
-            for node, peer_addr in ends:
-                if node not in known and node not in externals:
-                    externals[node] = planner.AssetInput(
-                        id=node,
-                        name=peer_addr or node,
-                        external=True,
-                        addresses=(peer_addr,) if peer_addr else (),
-                    )
-            dependencies.append(
-                planner.Dependency(
-                    src=src,
-                    dst=dst,
-                    port=shared(port),
-                    service=shared(service),
-                    process=shared(process),
-                    count=max(1, count),
-                    first_seen=day(first_seen),
-                    last_seen=day(last_seen),
+            if src not in known and src not in externals:
+                externals[src] = _external(src, src_address)
+            if dst not in known and dst not in externals:
+                externals[dst] = _external(dst, dst_address)
+            add(  # by position, as Dependency declares its fields: a million of them
+                Dependency(
+                    src,
+                    dst,
+                    shared(port),
+                    shared(service),
+                    shared(process),
+                    count if count > 1 else 1,
+                    day(first_seen),
+                    day(last_seen),
                 )
             )
     from agent.inventory.dependencies import service_names
@@ -392,6 +377,37 @@ def estate_from_store(
         )
     all_assets = tuple(inputs) + tuple(externals[k] for k in sorted(externals))
     return planner.Estate(assets=all_assets, dependencies=tuple(dependencies))
+
+
+def _dependency_rows(conn: Any) -> Iterator[tuple[Any, ...]]:
+    """Every stored dependency row (the columns of ``_DEPENDENCY_COLUMNS``) by id, streamed.
+
+    On SQLite through the driver's own cursor on the session's connection (times as the
+    stored UTC text: only their day is kept), a million rows without a SQLAlchemy row each;
+    elsewhere through SQLAlchemy, which streams from a server-side cursor."""
+    if conn.dialect.name == "sqlite":
+        cursor = conn.connection.driver_connection.execute(
+            f"SELECT {', '.join(_DEPENDENCY_COLUMNS)} FROM cw_dependency ORDER BY id"
+        )
+        try:
+            while batch := cursor.fetchmany(_BATCH):
+                yield from batch
+        finally:
+            cursor.close()
+        return
+    columns = [getattr(m.DependencyRow, c) for c in _DEPENDENCY_COLUMNS]
+    yield from conn.execute(
+        select_columns(*columns)
+        .order_by(col(m.DependencyRow.id))
+        .execution_options(yield_per=_BATCH)
+    )
+
+
+def _external(node: str, address: str | None) -> planner.AssetInput:
+    """A dependency's end that is not a stored asset: an external peer."""
+    return planner.AssetInput(
+        id=node, name=address or node, external=True, addresses=(address,) if address else ()
+    )
 
 
 def _usage_figures(store: Store, today: date | None, window_days: int) -> dict[int, dict[str, Any]]:
@@ -558,7 +574,7 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
                 }
                 for a in ours[first : first + _PLAN_ROWS]
             ]
-            conn.execute(insert(m.AssetPlan.__table__), rows)  # type: ignore[attr-defined]
+            execute_many(conn, m.AssetPlan, rows)
         groups = {g.id: g for g in result.groups.groups}
         names = {a.asset_id: a.name for a in result.assets}
         for w in result.waves:

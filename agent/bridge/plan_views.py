@@ -39,7 +39,8 @@ def waves_view(body: Mapping[str, Any]) -> dict[str, Any]:
 
     names = {a["asset_id"]: a["name"] for a in body["assets"]}
     groups = {g["id"]: g for g in body["groups"]}
-    money = wave_years(body)
+    years = plan_years(body)
+    money = wave_years(body, years)
     out = []
     for w in body["waves"]:
         wave = dict(w["wave"])
@@ -54,7 +55,7 @@ def waves_view(body: Mapping[str, Any]) -> dict[str, Any]:
         "plan_id": body["plan_id"],
         "today": body["today"],
         "currency": body.get("currency", "GBP"),
-        "years": plan_years(body),
+        "years": years,
         "waves": out,
     }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 from datetime import date
@@ -77,6 +76,7 @@ def plan(
         return
     from agent.bridge.plan_runs import compute_plan, save_plan
     from agent.errors import ConfigError
+    from agent.store.bulk import paused_collector
 
     settings = load_config_or_exit(config_path)
     store = open_store(settings, database)
@@ -84,25 +84,22 @@ def plan(
     # the command ends, and a few thousand cycles: the cyclic collector would mostly scan the
     # same live objects again and again (a fifth of the run at 10,000 assets), so it is
     # paused for this one-shot command.
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        try:
-            result = compute_plan(
-                store,
-                _today(today),
-                Path(overrides) if overrides else None,
-                fresh=fresh,
-                usage_window_days=settings.sampling.daily_retention_days,
-            )
-        except ConfigError as exc:
-            click.echo(str(exc), err=True)
-            sys.exit(2)
-        body = result.to_dict() if as_json else None  # made once: stored and printed
-        plan_id = save_plan(store, result, body)
+        with paused_collector():
+            try:
+                result = compute_plan(
+                    store,
+                    _today(today),
+                    Path(overrides) if overrides else None,
+                    fresh=fresh,
+                    usage_window_days=settings.sampling.daily_retention_days,
+                )
+            except ConfigError as exc:
+                click.echo(str(exc), err=True)
+                sys.exit(2)
+            body = result.to_dict() if as_json else None  # made once: stored and printed
+            plan_id = save_plan(store, result, body)
     finally:
-        if collecting:
-            gc.enable()
         store.close()
     if body is not None:
         body["plan_id"] = plan_id
@@ -638,6 +635,7 @@ def import_command(
     """Import assets or dependencies from CSV or JSON (format: config/import-format.md)."""
     import planner
     from agent.inventory.estate_import import import_file, import_format
+    from agent.store.bulk import paused_collector
 
     settings = load_config_or_exit(config_path)
     given = fmt
@@ -653,9 +651,13 @@ def import_command(
         fail(f"{file}: read as {fmt.upper()} ({why}), but {mismatch}", 2)
     store = open_store(settings, database)
     try:
-        report = import_file(
-            store, Path(file), fmt, lambda msg: click.echo(f"cloudward import: {msg}", err=True)
-        )
+        with paused_collector():  # a million rows make millions of objects and no cycle
+            report = import_file(
+                store,
+                Path(file),
+                fmt,
+                lambda msg: click.echo(f"cloudward import: {msg}", err=True),
+            )
     except planner.ImportFormatError as exc:
         fail(f"{file}: {exc}", 2)
     except (OSError, UnicodeDecodeError) as exc:

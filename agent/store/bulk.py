@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gc
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,26 @@ from agent.store.inert import inert_value
 from agent.store.placement import link_placement, short_name
 from agent.store.resolution import MANAGES
 from collectors.facts import Facts
+
+
+@contextlib.contextmanager
+def paused_collector() -> Iterator[None]:
+    """Python's cyclic garbage collector held off while a one-shot command's bulk work
+    builds millions of objects that form next to no cycle (an import's rows, a plan's estate
+    and result: frozen dataclasses, tuples, dicts). Left on, it walks the growing heap again
+    and again: at 100,000 assets and a million dependencies about 9 s of a 50 s import, 3 s of
+    the 13 s the estate takes to load for a plan and 2 s of the planner's 12, with the same
+    peak memory either way. Reference counting still frees everything at once; the collector
+    is turned back on afterwards (if it was on). Not for the daemon: it would pause every
+    other thread's collection too."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
 
 _IN = 500  # keys per IN (...) look-up
 _ROWS = 20_000  # dependency rows per executemany

@@ -32,10 +32,14 @@ def plan_years(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def wave_years(body: Mapping[str, Any]) -> dict[int, list[dict[str, Any]]]:
+def wave_years(
+    body: Mapping[str, Any], years: list[dict[str, Any]] | None = None
+) -> dict[int, list[dict[str, Any]]]:
     """Per wave number, per financial year: what the wave changes against doing nothing
-    (``capital``, ``revenue``: negative is a saving) and its migration work."""
-    years = plan_years(body)
+    (``capital``, ``revenue``: negative is a saving) and its migration work. ``years``: the
+    body's :func:`plan_years` when the caller has them already (a pass over every asset)."""
+    if years is None:
+        years = plan_years(body)
     costs = {str(a["asset_id"]): a["cost"] for a in body.get("assets", []) if a.get("cost")}
     waves = [w["wave"] for w in body.get("waves", [])]
     effort_by_year: dict[str, float] = {}

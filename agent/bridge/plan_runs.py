@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -524,15 +525,17 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
     created = utcnow()
     doc = result.to_dict() if body is None else body
     data = jsontext.dump_bytes(doc, sort_keys=True, ascii_only=True)
-    # the API's views, built from the document as plan_body reads it back (the plan's id is
-    # filled in when a view is read: plan_views.stored_view): ready with the plan. The
-    # document is let go of before its text is made (the two would be hundreds of MB each at
-    # 100,000 assets) and the rows written.
-    views = build_views({**doc, "plan_id": None, "created_at": created.isoformat()})
-    del doc
-    digest = hashlib.sha256(data).hexdigest()  # of the text, ASCII: one byte a character
-    packed = jsontext.packed(data)
-    del data
+    # The text's digest and packing run on another thread (hashlib and zlib let go of the
+    # interpreter on large buffers) while this one builds the API's views from the document
+    # as plan_body reads it back (the plan's id is filled in when a view is read:
+    # plan_views.stored_view), so they are ready with the plan. The document and its text are
+    # let go of before the rows are written (hundreds of MB each at 100,000 assets).
+    with ThreadPoolExecutor(1, thread_name_prefix="cloudward-plan-pack") as pool:
+        packing = pool.submit(_digest_and_pack, data)
+        del data
+        views = build_views({**doc, "plan_id": None, "created_at": created.isoformat()})
+        del doc
+        digest, packed = packing.result()
     summary = {**result.summary(), "warnings": list(result.warnings)}
     if result.replan is not None:
         summary["replan"] = {
@@ -617,6 +620,11 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
         s.commit()
     _refresh_statistics(store)
     return plan_id
+
+
+def _digest_and_pack(data: bytes) -> tuple[str, bytes]:
+    """SHA-256 of a plan's text (ASCII: one byte a character) and the text packed."""
+    return hashlib.sha256(data).hexdigest(), jsontext.packed(data)
 
 
 def _refresh_statistics(store: Store) -> None:

@@ -17,15 +17,15 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import quote
 
-from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent.configuration.checks import is_loopback
 from agent.errors import ConfigError
@@ -155,7 +155,12 @@ def _wants_page(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-class GuardMiddleware(BaseHTTPMiddleware):
+class GuardMiddleware:
+    """Every HTTP request's guard (size, Host, token or session, role) and every response's
+    security headers, as plain ASGI: Starlette's ``BaseHTTPMiddleware`` would pass each
+    response through an extra task and memory stream, a fixed cost on every request that is
+    most of the time of one served from a kept view."""
+
     def __init__(
         self,
         app: ASGIApp,
@@ -165,14 +170,31 @@ class GuardMiddleware(BaseHTTPMiddleware):
         sessions: Sessions | None = None,
         allowed_hosts: Collection[str] | None = None,
     ) -> None:
-        super().__init__(app)
+        self.app = app
         self._sessions = sessions if sessions is not None else Sessions(token)
         self._max_body = max_body
         self._hosts = allowed_hosts
 
-    async def dispatch(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refused = self._guard(Request(scope))
+        if refused is not None:
+            await _with_headers(refused)(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def _guard(self, request: Request) -> Response | None:
+        """The answer to a request refused before it reaches a route; None lets it through."""
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self._max_body):
             return JSONResponse(
@@ -184,10 +206,7 @@ class GuardMiddleware(BaseHTTPMiddleware):
             return JSONResponse(
                 {"detail": "chunked request bodies are not accepted"}, status_code=411
             )
-        refused = self._refuse(request)
-        if refused is not None:
-            return _with_headers(refused)
-        return _with_headers(await call_next(request))
+        return self._refuse(request)
 
     def _refuse(self, request: Request) -> Response | None:
         sessions = self._sessions
@@ -229,9 +248,16 @@ class GuardMiddleware(BaseHTTPMiddleware):
         return None
 
 
+# Set on every response that does not set its own.
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Content-Security-Policy", CSP),
+)
+
+
 def _with_headers(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("Content-Security-Policy", CSP)
+    for name, value in SECURITY_HEADERS:
+        response.headers.setdefault(name, value)
     return response

@@ -700,17 +700,7 @@ def plan_stamp(store: Store, plan_id: int | None = None) -> tuple[int, str, str]
     """(id, digest, created_at) of a stored plan (the newest when None), without its body.
 
     A stored plan never changes, so anything derived from its body can be kept under this."""
-    with store.session() as s:
-        q = select(m.PlanRow.id, m.PlanRow.digest, m.PlanRow.created_at)
-        q = (
-            q.where(m.PlanRow.id == plan_id)
-            if plan_id is not None
-            else q.order_by(col(m.PlanRow.id).desc())
-        )
-        row = s.exec(q.limit(1)).first()
-        if row is None or row[0] is None:
-            return None
-        return int(row[0]), row[1], row[2].isoformat()
+    return store.plan_stamp(plan_id)
 
 
 def plan_body(store: Store, plan_id: int | None = None) -> Mapping[str, Any] | None:

@@ -386,6 +386,20 @@ class Store:
         doc["created_at"] = when.isoformat() if when is not None else None
         return doc
 
+    def plan_stamp(self, plan_id: int | None = None) -> tuple[int, str, str] | None:
+        """(id, digest, created_at) of a stored plan (the newest when None), without its body,
+        with plain SQL: the API asks it on every request for a view of a plan."""
+        sql = "SELECT id, digest, created_at FROM cw_plan"
+        if plan_id is None:
+            found = self.rows(sql + " ORDER BY id DESC LIMIT 1")
+        else:
+            found = self.rows(sql + " WHERE id = :id", {"id": plan_id})
+        if not found or found[0][0] is None:
+            return None
+        pid, digest, created = found[0]
+        when = _utc(created)
+        return int(pid), str(digest), when.isoformat() if when is not None else ""
+
     # --- poll runs ---------------------------------------------------------------------
     @guarded
     def start_poll(

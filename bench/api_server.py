@@ -32,7 +32,7 @@ async def serve_ours(url: str, schema: str, port: int) -> None:
     from agent.telemetry.metrics import new_registry
 
     extra = {"connect_args": {"options": f"-csearch_path={schema}"}} if schema else {}
-    store = Store.open(url, **extra)
+    store = Store.open(url, pooled=True, **extra)  # as the daemon opens it
     registry, _live, _estate = new_registry()
     daemon = SimpleNamespace(settings=Settings(), store=store, registry=registry)
     _server, task = await serve_api(daemon, "127.0.0.1", port)  # type: ignore[arg-type]

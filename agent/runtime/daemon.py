@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -259,7 +260,9 @@ class Daemon:
     async def run(self) -> int:
         from agent.api import serve_api
 
-        self.store = await asyncio.to_thread(Store.open, self.database or self.settings.database)
+        self.store = await asyncio.to_thread(
+            functools.partial(Store.open, self.database or self.settings.database, pooled=True)
+        )
         if self.role.shared:  # PostgreSQL only, one live agent per name
             if self.store.engine.dialect.name != "postgresql":
                 leases.require_postgresql(self.store.url, self.role.name)

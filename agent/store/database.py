@@ -225,18 +225,26 @@ class Store:
         self._pg = engine is not None and engine.dialect.name == "postgresql"
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True, **engine_kw: Any) -> Store:
+    def open(
+        cls, url: str, *, create: bool = True, pooled: bool = False, **engine_kw: Any
+    ) -> Store:
         """The store at ``url``; with ``create``, its schema created or migrated to the head
         revision first. An existing SQLite file already at the head revision (the usual case)
         is opened without SQLAlchemy or Alembic: nothing is imported until something is read
-        or written through the engine."""
+        or written through the engine, and plain reads open a connection of their own, as a
+        one-shot command wants. ``pooled``: a long-running process (the daemon and its API)
+        reads through the engine's pool from the start (a new SQLite connection per request
+        costs more than serving a kept view)."""
         path = _sqlite_file(url)
         if (
             path is not None
             and path.is_file()
             and (not create or _sqlite_revisions(path) == [HEAD_REVISION])
         ):
-            return cls(None, url, sqlite_file=path, engine_kw=engine_kw)
+            opened = cls(None, url, sqlite_file=path, engine_kw=engine_kw)
+            if pooled:
+                opened.engine  # noqa: B018 - built now: plain reads go through its pool
+            return opened
         store = cls(_new_engine(url, engine_kw), url, sqlite_file=path)
         if create:
             store.create_schema()
@@ -326,24 +334,48 @@ class Store:
         On an SQLite file whose engine is not built yet this goes through ``sqlite3`` itself,
         without importing SQLAlchemy; otherwise through the engine. Values come as the driver
         gives them (on SQLite, JSON and times as text): :meth:`read_assets` decodes them."""
-        args = dict(params or {})
+        with self.reading() as read:
+            return read(sql, params or {})
+
+    @contextmanager
+    def reading(self) -> Iterator[Callable[[str, Mapping[str, Any]], list[tuple[Any, ...]]]]:
+        """A reader of several read-only statements on one connection, as :meth:`rows` reads
+        one: ``read(sql, params)`` gives the rows as tuples, values as the driver gives them
+        (decode them with :func:`json_value` and :func:`utc`)."""
         if self._engine is None and self._sqlite_file is not None:
             try:
                 plain = sqlite3.connect(self._sqlite_file, timeout=30)
-                try:
-                    return plain.execute(sql, args).fetchall()
-                finally:
-                    plain.close()
             except sqlite3.Error as exc:
                 raise StoreError(
                     f"database {self.safe_url}: cannot read: {exc}{disk_problem(self.url)}"
                 ) from None
+
+            def read_plain(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+                try:
+                    return plain.execute(sql, dict(params)).fetchall()
+                except sqlite3.Error as exc:
+                    raise StoreError(
+                        f"database {self.safe_url}: cannot read: {exc}{disk_problem(self.url)}"
+                    ) from None
+
+            try:
+                yield read_plain
+            finally:
+                plain.close()
+            return
         from sqlalchemy import text
         from sqlalchemy.exc import SQLAlchemyError
 
         try:
             with self.engine.connect() as conn:
-                return [tuple(r) for r in conn.execute(text(sql), args)]
+
+                def read(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+                    try:
+                        return [tuple(r) for r in conn.execute(text(sql), dict(params))]
+                    except SQLAlchemyError as exc:
+                        raise database_error(self, "cannot read", exc) from exc
+
+                yield read
         except SQLAlchemyError as exc:
             raise database_error(self, "cannot read", exc) from exc
 
@@ -1070,18 +1102,24 @@ def _new_engine(url: str, engine_kw: Mapping[str, Any]) -> Engine:
     return engine
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """A JSON column's value: SQLite gives its text, PostgreSQL's driver the decoded value."""
     return jsontext.loads(value) if isinstance(value, str | bytes) else value
 
 
-def _utc(value: Any) -> datetime | None:
+_json_value = json_value
+
+
+def utc(value: Any) -> datetime | None:
     """A time column's value as an aware UTC datetime (SQLite keeps UTC as text without an
     offset, as SQLModel's UTCDateTime writes it)."""
     if value is None:
         return None
     when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return when.replace(tzinfo=UTC) if when.utcoffset() is None else when.astimezone(UTC)
+
+
+_utc = utc
 
 
 def _known_revision(script: Any, revision: str) -> bool:

@@ -153,3 +153,65 @@ def test_plain_reads_equal_the_orm(store: Store) -> None:
     finally:
         if reader is not store:
             reader.close()
+
+
+def test_the_asset_list_in_plain_sql_filters_as_the_orm_would(store: Store) -> None:
+    """``list_assets_page`` (plain SQL, what the API lists) against the same filters applied
+    to the ORM's assets and plan rows, on each backend and through a store with no engine."""
+    from sqlmodel import select
+
+    from agent.store.queries import AssetFilter, _asset_json, list_assets_page
+
+    _filled(store)
+    with store.engine.begin() as conn:  # a site for the site filter; an asset the plan lacks
+        conn.execute(text("UPDATE cw_asset SET site = 'depot' WHERE id % 3 = 0"))
+        conn.execute(text("DELETE FROM cw_asset_plan WHERE asset_id = 2"))
+    with store.session() as s:
+        newest = max(p.id for p in s.exec(select(m.PlanRow)).all() if p.id is not None)
+        rows = s.exec(select(m.AssetPlan).where(m.AssetPlan.plan_id == newest)).all()
+    plans = {p.asset_id: p for p in rows}
+    assets = sorted(store.list_assets(None), key=lambda a: a.id or 0)
+
+    def wanted(f: AssetFilter) -> list[dict[str, object]]:
+        out = []
+        for a in assets:
+            p = plans.get(a.id or 0)
+            status = p.support_status if p else "unknown"
+            text = " ".join(x.lower() for x in (a.name, a.mgmt_address or "") if x)
+            if (
+                (f.status == "all" or a.status == f.status)
+                and (not f.device_class or a.device_class == f.device_class)
+                and (not f.site or a.site == f.site)
+                and (not f.support_status or status == f.support_status)
+                and (f.min_debt is None or (p is not None and p.debt >= f.min_debt))
+                and (not f.q or any(f.q.lower() in t for t in text.split(" ")))
+            ):
+                out.append(_asset_json(a, p))
+        return out
+
+    filters = [
+        AssetFilter(),
+        AssetFilter(status="all"),
+        AssetFilter(status="gone"),
+        AssetFilter(device_class="server"),
+        AssetFilter(site="depot"),
+        AssetFilter(support_status="unknown"),
+        AssetFilter(support_status="eol", device_class="server"),
+        AssetFilter(min_debt=30.0),
+        AssetFilter(q="WEB"),
+        AssetFilter(q="10.0."),
+        AssetFilter(q="%"),
+        AssetFilter(q="_"),
+    ]
+    reader = _reopened(store)
+    try:
+        for f in filters:
+            want = wanted(f)
+            for limit, offset in ((1000, 0), (5, 3)):
+                items, total = list_assets_page(reader, f, limit=limit, offset=offset)
+                assert total == len(want), f
+                assert items == want[offset : offset + limit], f
+        assert any(wanted(f) for f in filters[3:9]), "the filters select something"
+    finally:
+        if reader is not store:
+            reader.close()

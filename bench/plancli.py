@@ -8,9 +8,10 @@ saving the plan (its JSON body, compressed, per-asset and wave rows). The baseli
 :func:`planner.plan` alone on the same estate, settings and lifecycle facts, in a child process
 that first unpickles them (read from the same store beforehand, not timed): its wall time
 covers ``plan()`` only. Both sides run with the cyclic garbage collector paused, as the
-command pauses it.
-Each side's peak memory is its own process's ``VmHWM``. ``same_plan`` says whether the digest
-of the stored plan is that of the baseline's plan on every backend.
+command pauses it. Each side's peak memory is its own process's ``VmHWM``. ``same_plan`` says
+whether the digest of the stored plan is that of the baseline's plan on every backend;
+``plan_db_mb`` is how much the SQLite store grew by storing the plan (its per-asset and wave
+rows, views and compressed body).
 
 Sizes: 100,000 assets / 1,000,000 dependency rows (``--quick``: 10,000 / 100,000), on SQLite
 and, when PostgreSQL's server programs are installed, on a private PostgreSQL server too.
@@ -115,6 +116,17 @@ def _command(url: str) -> dict[str, Any]:
     return {"wall": wall, "peak_mb": peak}
 
 
+def _sqlite_mb(url: str) -> float | None:
+    """The size of an SQLite store's files (the database and its write-ahead log), in MB."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(url.removeprefix("sqlite:///"))
+    return (
+        sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+        / 1e6
+    )
+
+
 def measure(url: str, files: tuple[Path, Path]) -> dict[str, Any]:
     """Import the estate into ``url`` (not timed), then the baseline and the command."""
     _import(url, files)
@@ -122,7 +134,10 @@ def measure(url: str, files: tuple[Path, Path]) -> dict[str, Any]:
     estate = _child("--inputs", url, str(pickled))
     base = _child("--pure", str(pickled))
     pickled.unlink()
+    before = _sqlite_mb(url)
     ours = _command(url)
+    if before is not None:  # what the stored plan takes on disk (its rows and its body)
+        ours["plan_mb"] = (_sqlite_mb(url) or 0.0) - before
     plan = _child("--stored", url)
     return {"ours": ours, "pure": base, "estate": estate, "stored": plan}
 
@@ -169,6 +184,7 @@ def result(n: int, m: int, got: dict[str, dict[str, Any]]) -> Result:
         "planned_dependencies": lite["estate"]["dependencies"],
         "backends": "+".join(got),
         "peak_mb": round(lite["ours"]["peak_mb"]),
+        "plan_db_mb": round(lite["ours"].get("plan_mb", 0.0), 1),
         "planner_peak_mb": round(lite["pure"]["peak_mb"]),
     }
     pg = got.get("postgresql")

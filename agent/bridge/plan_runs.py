@@ -381,13 +381,13 @@ def estate_from_store(
 
 
 def _dependency_rows(conn: Any) -> Iterator[tuple[Any, ...]]:
-    """Every stored dependency row (the columns of ``_DEPENDENCY_COLUMNS``) by id, streamed.
-
-    On SQLite through the driver's own cursor on the session's connection (times as the
-    stored UTC text: only their day is kept), a million rows without a SQLAlchemy row each;
-    elsewhere through SQLAlchemy, which streams from a server-side cursor."""
+    """Every stored dependency row (the columns of ``_DEPENDENCY_COLUMNS``) by id, streamed
+    through the driver's own cursor on the session's connection: a million rows without a
+    SQLAlchemy row each. Only the times' days are kept: SQLite gives the stored UTC text,
+    PostgreSQL the UTC date itself (a server-side cursor, a batch at a time)."""
+    driver = conn.connection.driver_connection
     if conn.dialect.name == "sqlite":
-        cursor = conn.connection.driver_connection.execute(
+        cursor = driver.execute(
             f"SELECT {', '.join(_DEPENDENCY_COLUMNS)} FROM cw_dependency ORDER BY id"
         )
         try:
@@ -395,6 +395,16 @@ def _dependency_rows(conn: Any) -> Iterator[tuple[Any, ...]]:
                 yield from batch
         finally:
             cursor.close()
+        return
+    if conn.dialect.name == "postgresql":
+        days = {"first_seen", "last_seen"}
+        names = [
+            f"CAST({c} AT TIME ZONE 'UTC' AS DATE)" if c in days else c for c in _DEPENDENCY_COLUMNS
+        ]
+        with driver.cursor(name="cloudward_estate_dependencies") as server_side:
+            server_side.execute(f"SELECT {', '.join(names)} FROM cw_dependency ORDER BY id")
+            while batch := server_side.fetchmany(_BATCH):
+                yield from batch
         return
     columns = [getattr(m.DependencyRow, c) for c in _DEPENDENCY_COLUMNS]
     yield from conn.execute(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 from sqlalchemy import select as select_columns
@@ -33,7 +33,6 @@ from planner.strategy import StrategyRule
 from planner.usage import window_figure
 
 log = logging.getLogger(__name__)
-_T = TypeVar("_T")
 
 VIRTUAL_HINTS = (
     "vmware",
@@ -191,24 +190,11 @@ _BATCH = 20_000  # dependency rows fetched at a time (PostgreSQL: a server-side 
 _PLAN_ROWS = 5_000  # a plan's per-asset rows built and written at a time
 
 
-def _shared() -> Callable[[_T], _T]:
-    """``value``, or the equal value seen first: the estate then holds one object for each
-    distinct port, service or process name instead of one per dependency."""
-    seen: dict[Any, Any] = {}
-
-    def shared(value: _T) -> _T:
-        if value is None:
-            return value
-        first: _T = seen.setdefault(value, value)
-        return first
-
-    return shared
-
-
-def _days() -> Callable[[Any], date | None]:
-    """:func:`_day`, giving the same ``date`` object for every stored time of one day."""
+def _days() -> tuple[dict[Any, date | None], Callable[[Any], date | None]]:
+    """:func:`_day`, giving the same ``date`` object for every stored time of one day, and
+    its memo by stored value (a million rows share few times: a caller looks there first)."""
     seen: dict[date, date] = {}
-    known: dict[Any, date | None] = {}  # by the stored value: a million rows share few times
+    known: dict[Any, date | None] = {}
 
     def day(value: Any) -> date | None:
         if value in known:
@@ -219,7 +205,7 @@ def _days() -> Callable[[Any], date | None]:
         known[value] = found = None if found is None else seen.setdefault(found, found)
         return found
 
-    return day
+    return known, day
 
 
 def estate_from_store(
@@ -233,7 +219,7 @@ def estate_from_store(
     ``window_days`` up to ``today`` (default: each asset's newest rollup day), with the number
     of days in ``util_days``; an asset without rollups keeps its last poll's figures."""
     usage = _usage_figures(store, today, window_days)
-    day = _days()
+    days, day = _days()
     with store.session() as s:
         conn = s.connection()
         assets = conn.execute(
@@ -267,8 +253,19 @@ def estate_from_store(
         known = set(ids.values())
         externals: dict[str, planner.AssetInput] = {}
         dependencies: list[planner.Dependency] = []
-        shared = _shared()  # a million edges name a few ports, services and processes
-        Dependency, add = planner.Dependency, dependencies.append
+        # one object for each distinct port, service, process and external key: a million
+        # edges name a few (``keep(v, v)``: v, or the equal value kept first)
+        kept: dict[Any, Any] = {}
+        keep = kept.setdefault
+
+        def end(asset_id: int | None, key: str, address: str | None) -> str:
+            """A dependency's end that is not an active stored asset: an external peer."""
+            node = str(asset_id) if asset_id is not None else keep(key, key)
+            if node not in known and node not in externals:
+                externals[node] = _external(node, address)
+            return node
+
+        Dependency, add, day_of = planner.Dependency, dependencies.append, days.get
         for (
             src_id,
             dst_id,
@@ -285,22 +282,22 @@ def estate_from_store(
         ) in _dependency_rows(conn):
             if gone and (src_id in gone or dst_id in gone):
                 continue
-            src = (ids.get(src_id) or str(src_id)) if src_id is not None else shared(src_key)
-            dst = (ids.get(dst_id) or str(dst_id)) if dst_id is not None else shared(dst_key)
-            if src not in known and src not in externals:
-                externals[src] = _external(src, src_address)
-            if dst not in known and dst not in externals:
-                externals[dst] = _external(dst, dst_address)
+            src = ids.get(src_id)  # the common case: both ends are stored assets
+            if src is None:
+                src = end(src_id, src_key, src_address)
+            dst = ids.get(dst_id)
+            if dst is None:
+                dst = end(dst_id, dst_key, dst_address)
             add(  # by position, as Dependency declares its fields: a million of them
                 Dependency(
                     src,
                     dst,
-                    shared(port),
-                    shared(service),
-                    shared(process),
+                    keep(port, port),
+                    keep(service, service),
+                    keep(process, process),
                     count if count > 1 else 1,
-                    day(first_seen),
-                    day(last_seen),
+                    day_of(first_seen) or day(first_seen),
+                    day_of(last_seen) or day(last_seen),
                 )
             )
     from agent.inventory.dependencies import service_names

@@ -43,16 +43,25 @@ def asset_roles(graph: EstateGraph, roles: Sequence[Role]) -> list[frozenset[str
         if role.ports:
             wanted = np.fromiter(sorted(role.ports), dtype=np.int64)
             has[i, graph.dst[np.isin(graph.port, wanted)]] = True
+    served: dict[tuple[frozenset[int], tuple[tuple[str, str | None], ...]], list[int]] = {}
     for node, asset in enumerate(graph.assets):
         if not asset.listening and not asset.software:
             continue
-        ports = {x.port for x in asset.listening}
-        for i, role in enumerate(roles):
-            if ports & role.ports or (
-                role.software is not None
-                and any(role.software.search(name) for name, _ in asset.software)
-            ):
-                has[i, node] = True
+        ports = frozenset(x.port for x in asset.listening)
+        seen = (ports, asset.software)  # most assets serve the same ports with the same software
+        matched = served.get(seen)
+        if matched is None:
+            matched = served[seen] = [
+                i
+                for i, role in enumerate(roles)
+                if ports & role.ports
+                or (
+                    role.software is not None
+                    and any(role.software.search(name) for name, _ in asset.software)
+                )
+            ]
+        for i in matched:
+            has[i, node] = True
     shared: dict[tuple[bool, ...], frozenset[str]] = {}
     out = []
     for column in has.T.tolist() if roles else [[]] * n:

@@ -26,6 +26,7 @@ from planner.usage import util_basis
 
 HOURS_PER_YEAR = 8760.0
 MOVES = frozenset({"rehost", "relocate", "replatform", "repurchase", "refactor"})
+_CLOUD_CLASSES = ("server", "appliance", "unknown")  # the classes that run in the cloud
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +68,13 @@ def price_assets(
     """Annual on-premise and cloud cost, energy and carbon per asset (sorted by id)."""
     onprem_cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     cloud_cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    index = graph.index
+    energy_price, grid = settings.energy_price, settings.grid_kgco2e
+    # what stays: no cloud figures (its carbon computed as for any other, 0 kWh x grid)
+    stays: tuple[Any, ...] = (None, 0.0, 0.0, 0.0, round(0.0 * grid, 1), ())
     out = []
     for asset, choice in zip(graph.assets, strategies, strict=True):
-        host_counted = bool(asset.host) and asset.host in graph.index
+        host_counted = bool(asset.host) and asset.host in index
         key = (
             asset.device_class,
             asset.cpu_count,
@@ -81,14 +86,13 @@ def price_assets(
             asset.bios_date,
         )
         onprem = onprem_cache.get(key)
-        if onprem is None:
-            onprem = onprem_cache[key] = _onprem(asset, settings, today, host_counted)
-        moves = choice.strategy in MOVES and asset.device_class in (
-            "server",
-            "appliance",
-            "unknown",
-        )
-        cloud: tuple[Any, ...] = (None, 0.0, 0.0, 0.0, ())
+        if onprem is None:  # the figures derived from kWh are rounded once per key, not per asset
+            found = _onprem(asset, settings, today, host_counted)
+            kwh = found[1]
+            onprem = (*found, round(kwh * energy_price, 2), round(kwh * grid, 1))
+            onprem_cache[key] = onprem
+        moves = choice.strategy in MOVES and asset.device_class in _CLOUD_CLASSES
+        cloud = stays
         if moves:
             ckey = (
                 asset.cpu_count,
@@ -99,27 +103,32 @@ def price_assets(
                 asset.util_days,
                 "windows" in (asset.os_name or "").lower(),
             )
-            cloud = cloud_cache.get(ckey) or cloud_cache.setdefault(ckey, _cloud(asset, settings))
-        watts, kwh, support, cost, years, next_refresh, why = onprem
-        size_name, compute, storage, cloud_kwh, notes = cloud
+            priced = cloud_cache.get(ckey)
+            if priced is None:
+                size, compute, storage, cloud_kwh, notes = _cloud(asset, settings)
+                priced = (size, compute, storage, cloud_kwh, round(cloud_kwh * grid, 1), notes)
+                cloud_cache[ckey] = priced
+            cloud = priced
+        watts, kwh, support, cost, years, next_refresh, why, energy, kgco2e = onprem
+        size_name, compute, storage, cloud_kwh, cloud_kgco2e, notes = cloud
         out.append(
-            AssetCost(
-                asset_id=asset.id,
-                onprem_watts=watts,
-                onprem_kwh=kwh,
-                onprem_energy=round(kwh * settings.energy_price, 2),
-                onprem_support=support,
-                refresh_cost=cost,
-                refresh_years=years,
-                next_refresh=next_refresh,
-                cloud_size=size_name,
-                cloud_compute=compute,
-                cloud_storage=storage,
-                cloud_kwh=cloud_kwh,
-                onprem_kgco2e=round(kwh * settings.grid_kgco2e, 1),
-                cloud_kgco2e=round(cloud_kwh * settings.grid_kgco2e, 1),
-                moves=moves,
-                evidence=why + notes,
+            AssetCost(  # by position, as AssetCost declares its fields
+                asset.id,
+                watts,
+                kwh,
+                energy,
+                support,
+                cost,
+                years,
+                next_refresh,
+                size_name,
+                compute,
+                storage,
+                cloud_kwh,
+                kgco2e,
+                cloud_kgco2e,
+                moves,
+                why + notes,
             )
         )
     return tuple(out)

@@ -114,6 +114,16 @@ def _merge_strong(pieces: Any, u: Any, v: Any, w: Any, share: float) -> Any:
     return np.asarray([first[int(labels[p])] for p in pieces.tolist()], dtype=np.int64)
 
 
+def unordered_pairs(n: int, s: Any, d: Any) -> tuple[Any, Any]:
+    """The distinct linked pairs ``lo < hi`` (self-links left out). Each end of a pair has the
+    other as a distinct peer: counting both ends gives the distinct peers per node from half as
+    many keys as the pairs taken in both directions."""
+    keep = s != d
+    lo, hi = np.minimum(s[keep], d[keep]), np.maximum(s[keep], d[keep])
+    pairs = distinct(lo * n + hi)
+    return pairs // n, pairs % n
+
+
 def structural_hubs(
     n: int,
     group: Any,
@@ -134,10 +144,11 @@ def structural_hubs(
     across = (gs != gd) & (gs >= 0)
     fan = distinct(d[across] * (int(group.max()) + 2) + gs[across])
     fan_in = np.bincount(fan // (int(group.max()) + 2), minlength=n)
-    pairs = distinct(np.concatenate([s * n + d, d * n + s]))
-    owner, peer = pairs // n, pairs % n
-    peers = np.bincount(owner, minlength=n)
-    outside = np.bincount(owner[group[owner] != group[peer]], minlength=n)
+    lo, hi = unordered_pairs(n, s, d)
+    peers = np.bincount(lo, minlength=n) + np.bincount(hi, minlength=n)
+    peers += np.bincount(distinct(s[s == d]), minlength=n)  # a self-link: its own peer, once
+    apart = group[lo] != group[hi]
+    outside = np.bincount(lo[apart], minlength=n) + np.bincount(hi[apart], minlength=n)
     share = np.divide(outside, peers, out=np.zeros(n), where=peers > 0)
     called = (fan_in >= min_groups) & (share >= outside_share) & ~labelled
     return called, fan_in

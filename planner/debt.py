@@ -242,13 +242,20 @@ class _Scorer:
             )
         else:
             crit = self.factor("criticality", 0.0, "no dependants observed")
-        if asset.redundant is not None:
+        # a few hundred (override, dependants, share) cases among all assets: each worded once
+        key = ("spof", asset.redundant, dependants, alt)
+        spof = self.by_asset.get(key)
+        if spof is None:
+            spof = self.by_asset[key] = self._spof(asset.redundant, dependants, alt)
+        return crit, spof
+
+    def _spof(self, redundant: bool | None, dependants: int, alt: float) -> DebtFactor:
+        s = self.s
+        if redundant is not None:
             spof = self.factor(
                 "single_point_of_failure",
-                0.0 if asset.redundant else 1.0,
-                "redundant by override"
-                if asset.redundant
-                else "single point of failure by override",
+                0.0 if redundant else 1.0,
+                "redundant by override" if redundant else "single point of failure by override",
             )
         elif dependants >= s.spof_min_dependants and alt < s.spof_alternative_share:
             spof = self.factor(
@@ -267,4 +274,4 @@ class _Scorer:
                 0.0,
                 f"{100 * alt:.0f}% of callers also use another server on the same port",
             )
-        return crit, spof
+        return spof

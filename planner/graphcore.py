@@ -17,6 +17,7 @@ import heapq
 import random
 import zlib
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import igraph
@@ -82,21 +83,27 @@ def index_estate(estate: Estate) -> EstateGraph:
         raise EstateError(f"duplicate asset ids: {', '.join(dupes[:10])} (ids must be unique)")
     deps = estate.dependencies
     m = len(deps)
-    try:
-        src = np.fromiter((index[d.src] for d in deps), dtype=np.int64, count=m)
-        dst = np.fromiter((index[d.dst] for d in deps), dtype=np.int64, count=m)
+    try:  # map() with C getters: no Python frame per dependency
+        src = np.fromiter(map(index.__getitem__, map(_SRC, deps)), dtype=np.int64, count=m)
+        dst = np.fromiter(map(index.__getitem__, map(_DST, deps)), dtype=np.int64, count=m)
     except KeyError:
         missing = sorted({x for d in deps for x in (d.src, d.dst) if x not in index})
         raise EstateError(
             f"{len(missing)} dependency endpoint(s) are not assets in the estate: "
             f"{', '.join(missing[:10])} (add them as assets, external=True for outside peers)"
         ) from None
-    port = np.fromiter((-1 if d.port is None else d.port for d in deps), dtype=np.int64, count=m)
-    count = np.fromiter((max(1, d.count) for d in deps), dtype=np.int64, count=m)
-    kind = np.fromiter((KIND_CODES[d.kind] for d in deps), dtype=np.int8, count=m)
+    # None becomes NaN as a float: ports are far below 2**53, so they convert back exactly
+    ports = np.array(list(map(_PORT, deps)), dtype=np.float64).reshape(m)
+    port = np.where(np.isnan(ports), -1.0, ports).astype(np.int64)
+    count = np.maximum(np.fromiter(map(_COUNT, deps), dtype=np.int64, count=m), 1)
+    kind = np.fromiter(map(KIND_CODES.__getitem__, map(_KIND, deps)), dtype=np.int8, count=m)
     for arr in (src, dst, port, count, kind):
         arr.flags.writeable = False
     return EstateGraph(estate, assets, index, src, dst, port, count, kind)
+
+
+_SRC, _DST, _PORT = attrgetter("src"), attrgetter("dst"), attrgetter("port")
+_COUNT, _KIND = attrgetter("count"), attrgetter("kind")
 
 
 def distinct(keys: IntArray) -> IntArray:

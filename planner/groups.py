@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import AfterValidator, Field, field_validator
 
-from planner.cuts import adopt_strays, split_oversize, structural_hubs
+from planner.cuts import adopt_strays, split_oversize, structural_hubs, unordered_pairs
 from planner.fields import Note, Number, Strict, Text, one_of, validated
 from planner.graphcore import BACKENDS, EstateGraph, distinct, partition, undirected
 from planner.hubs import Hub, Hubs
@@ -144,8 +144,8 @@ def form_move_groups(
     retiring = np.fromiter((c.strategy == "retire" for c in strategies), dtype=bool, count=n)
     w[retiring[s] | retiring[d]] = 0.0  # what is retired goes after its users; it glues nothing
     if s.size:
-        pairs = distinct(np.concatenate([s * n + d, d * n + s]))
-        peers = np.bincount(pairs // n, minlength=n)
+        lo, hi = unordered_pairs(n, s, d)  # distinct peers (no self-links here)
+        peers = np.bincount(lo, minlength=n) + np.bincount(hi, minlength=n)
         ref = float(np.percentile(peers[peers > 0], settings.degree_percentile))
         factor = np.minimum(1.0, ref / np.maximum(peers, 1))
         w = w * np.minimum(factor[s], factor[d])

@@ -97,13 +97,41 @@ class HardwareOverrides:
     def lookup(self, asset: AssetInput) -> HardwareFacts | None:
         """Serial entries first, then the first model glob that matches among the site's own
         (``local``) entries, then among the shipped ones; fields merge in that order."""
-        found: list[HardwareOverride] = []
+        return self.indexed().lookup(asset)
+
+    def indexed(self) -> HardwareCatalogue:
+        """The entries indexed for looking up a whole estate (:class:`HardwareCatalogue`)."""
+        return HardwareCatalogue(self.entries)
+
+
+class HardwareCatalogue:
+    """:meth:`HardwareOverrides.lookup` for many assets: serial entries indexed by serial, and
+    the model entries that match a (model, vendor) found once for all the assets that share
+    them (a large estate repeats a few models; assets with equal facts share one record)."""
+
+    def __init__(self, entries: tuple[HardwareOverride, ...]) -> None:
+        self.entries = entries
+        self.by_serial: dict[str, list[HardwareOverride]] = {}
+        for entry in entries:  # in catalogue order, as they are merged
+            if entry.serial:
+                self.by_serial.setdefault(entry.serial.strip().lower(), []).append(entry)
+        self.by_model: dict[
+            tuple[str, str], tuple[list[HardwareOverride], HardwareFacts | None]
+        ] = {}
+
+    def lookup(self, asset: AssetInput) -> HardwareFacts | None:
         serial = (asset.serial or "").strip().lower()
         model = (asset.model or "").strip().lower()
         vendor = (asset.vendor or "").strip().lower()
-        for entry in self.entries:
-            if entry.serial and serial and entry.serial.strip().lower() == serial:
-                found.append(entry)
+        known = self.by_model.get((model, vendor))
+        if known is None:
+            models = self._models(model, vendor)
+            known = self.by_model[(model, vendor)] = (models, _merge(models))
+        by_serial = self.by_serial.get(serial) if serial else None
+        return _merge(by_serial + known[0]) if by_serial else known[1]
+
+    def _models(self, model: str, vendor: str) -> list[HardwareOverride]:
+        found: list[HardwareOverride] = []
         for local in (True, False):
             for entry in self.entries:
                 if entry.local != local or entry.serial or not entry.model or not model:
@@ -114,37 +142,42 @@ class HardwareOverrides:
                 if fnmatch.fnmatchcase(model, entry.model.strip().lower()):
                     found.append(entry)
                     break
-        if not found:
-            return None
+        return found
 
-        def first(attr: str) -> tuple[date | None, str | None]:
-            for entry in found:
-                value = getattr(entry, attr)
-                if value is not None:
-                    return value, entry.source
-            return None, None
 
-        # the first entry with an end-of-support date or a status decides the verdict
-        decides = next((e for e in found if e.end_of_support or e.status), None)
-        eos = decides.end_of_support if decides else None
-        status = decides.status if decides and eos is None else None
-        warranty, w_src = first("warranty_until")
-        made, m_src = first("manufactured")
-        sale, _ = first("end_of_sale")
-        swm, _ = first("end_of_sw_maintenance")
-        family = next((e.family for e in found if e.family), None)
-        picked = (decides.source if decides else None, w_src, m_src)
-        sources = sorted({s for s in picked if s} or {found[0].source})
-        return HardwareFacts(
-            end_of_sale=sale,
-            end_of_support=eos,
-            warranty_until=warranty,
-            manufactured=made,
-            source="; ".join(sources),
-            end_of_sw_maintenance=swm,
-            status=status,
-            family=family,
-        )
+def _merge(found: list[HardwareOverride]) -> HardwareFacts | None:
+    """The facts of the entries found, merged field by field in their order."""
+    if not found:
+        return None
+
+    def first(attr: str) -> tuple[date | None, str | None]:
+        for entry in found:
+            value = getattr(entry, attr)
+            if value is not None:
+                return value, entry.source
+        return None, None
+
+    # the first entry with an end-of-support date or a status decides the verdict
+    decides = next((e for e in found if e.end_of_support or e.status), None)
+    eos = decides.end_of_support if decides else None
+    status = decides.status if decides and eos is None else None
+    warranty, w_src = first("warranty_until")
+    made, m_src = first("manufactured")
+    sale, _ = first("end_of_sale")
+    swm, _ = first("end_of_sw_maintenance")
+    family = next((e.family for e in found if e.family), None)
+    picked = (decides.source if decides else None, w_src, m_src)
+    sources = sorted({s for s in picked if s} or {found[0].source})
+    return HardwareFacts(
+        end_of_sale=sale,
+        end_of_support=eos,
+        warranty_until=warranty,
+        manufactured=made,
+        source="; ".join(sources),
+        end_of_sw_maintenance=swm,
+        status=status,
+        family=family,
+    )
 
 
 @dataclass(frozen=True, slots=True)

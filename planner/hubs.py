@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
+from planner.cuts import unordered_pairs
 from planner.fields import Note, Number, Pattern, Strict, Texts, validated
 from planner.graphcore import EstateGraph, distinct
 
@@ -127,7 +128,8 @@ def detect_hubs(graph: EstateGraph, rules: HubRules) -> Hubs:
     src, dst, port = graph.src, graph.dst, graph.port
     reasons: dict[int, list[str]] = {}
     roles: dict[int, list[str]] = {}
-    peers_all = _distinct_peers(n, np.concatenate([src, dst]), np.concatenate([dst, src]))
+    lo, hi = unordered_pairs(n, src, dst)  # distinct peers either way
+    peers_all = np.bincount(lo, minlength=n) + np.bincount(hi, minlength=n)
 
     def add(node: int, role: str, reason: str) -> None:
         reasons.setdefault(node, []).append(reason)
@@ -151,9 +153,10 @@ def detect_hubs(graph: EstateGraph, rules: HubRules) -> Hubs:
         anyname = re.compile(
             "|".join(f"(?:{r.names.pattern})" for r in named if r.names), re.IGNORECASE
         )
-        for node, asset in enumerate(graph.assets):
-            text = asset.label
-            if not anyname.search(text) or peers_all[node] < rules.name_min_peers:
+        # only assets with enough peers can qualify: the cheap test first, in node order
+        for node in np.flatnonzero(peers_all >= rules.name_min_peers).tolist():
+            text = graph.assets[node].label
+            if not anyname.search(text):
                 continue
             for role in named:
                 if role.names is not None and role.names.search(text):

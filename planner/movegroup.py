@@ -158,7 +158,8 @@ def build_groups(
                 0,
             ),
         )
-    group_of = {ids[x]: names[group[x]] for x in np.flatnonzero(group >= 0).tolist()}
+    numbers = group.tolist()  # plain ints: indexing an array one item at a time is slow
+    group_of = {ids[x]: names[numbers[x]] for x in np.flatnonzero(group >= 0).tolist()}
     group_of.update({ids[x]: LANDING_ZONE for x in landing.tolist()})
     retiring = np.fromiter((c.strategy == "retire" for c in strategies), dtype=bool, count=graph.n)
     glinks = _links(graph, group, names, kinds, inner, links, masks["planned"], retiring)
@@ -283,9 +284,12 @@ def _links(
     uniq, inverse = np.unique(key, return_inverse=True)
     n_hard = np.bincount(inverse, weights=hard, minlength=uniq.size).astype(np.int64)
     n_soft = np.bincount(inverse, weights=~hard, minlength=uniq.size).astype(np.int64)
-    top: dict[int, Counter[int]] = {}
-    for k, r in zip(inverse[hard].tolist(), reason[hard].tolist(), strict=True):
-        top.setdefault(k, Counter())[r] += 1
+    # the most common reason of each link's hard dependencies, ties to the lowest reason code
+    # (argmax takes the first of equal counts)
+    per_reason = np.bincount(
+        inverse[hard] * len(REASONS) + reason[hard], minlength=uniq.size * len(REASONS)
+    )
+    top = per_reason.reshape(uniq.size, len(REASONS)).argmax(axis=1).tolist()
     weight = n_hard * rules.hard_weight + n_soft * rules.soft_weight
     lsrc, ldst = uniq // max(count, 1), uniq % max(count, 1)
     is_hard = n_hard > 0
@@ -295,24 +299,35 @@ def _links(
         count, lsrc[hard_idx], ldst[hard_idx], weight[hard_idx].astype(np.float64)
     )
     out = []
-    for i in range(uniq.size):
-        if is_hard[i]:
-            main = REASONS[min(top[i].items(), key=lambda kv: (-kv[1], kv[0]))[0]]
+    rows = zip(
+        lsrc.tolist(),
+        ldst.tolist(),
+        n_hard.tolist(),
+        n_soft.tolist(),
+        weight.astype(np.float64).tolist(),
+        cut.tolist(),
+        top,
+        strict=True,
+    )
+    for a, b, hard_count, soft_count, wt, was_cut, main in rows:
+        if hard_count:
             why = (
-                f"cut to break a dependency cycle (was hard: {main})" if cut[i] else f"hard: {main}"
+                f"cut to break a dependency cycle (was hard: {REASONS[main]})"
+                if was_cut
+                else f"hard: {REASONS[main]}"
             )
         else:
             why = "soft dependencies only"
         out.append(
             GroupLink(
-                names[int(lsrc[i])],
-                names[int(ldst[i])],
-                int(n_hard[i]),
-                int(n_soft[i]),
-                round(float(weight[i]), 3),
-                "hard" if is_hard[i] and not cut[i] else "soft",
+                names[a],
+                names[b],
+                hard_count,
+                soft_count,
+                round(wt, 3),
+                "hard" if hard_count and not was_cut else "soft",
                 why,
-                bool(cut[i]),
+                was_cut,
             )
         )
     return tuple(sorted(out, key=lambda x: (x.src, x.dst)))
@@ -341,14 +356,16 @@ def _hosts(
     dst: list[int] = []
     why: list[int] = []
     named: set[int] = set()
+    index = graph.index
+    moving, number = planned.tolist(), group.tolist()  # plain values: read once per asset
     for node, asset in enumerate(graph.assets):
-        host = graph.index.get(asset.host or "")
+        host = index.get(asset.host or "") if asset.host else None
         if host is None:
             continue
         named.add(host)
-        if planned[host] and planned[node] and group[host] != group[node]:
-            src.append(int(group[host]))
-            dst.append(int(group[node]))
+        if moving[host] and moving[node] and number[host] != number[node]:
+            src.append(number[host])
+            dst.append(number[node])
             why.append(R_RUNS_ON)
     orphans = [
         h

@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import date
 
 import numpy as np
+import numpy.typing as npt
 
 from planner.graphcore import EstateGraph
 from planner.lifecycle import SUPPORTED
@@ -27,14 +28,23 @@ KEPT_RULE = "kept-for-what-stays"
 MOVE_DATE_RULE = "support-ends-by-move"
 
 
-def users_of(graph: EstateGraph, hubs: frozenset[str], rules: StrategyRules) -> dict[int, set[int]]:
+def users_of(
+    graph: EstateGraph,
+    hubs: frozenset[str],
+    rules: StrategyRules,
+    among: npt.NDArray[np.bool_] | None = None,
+) -> dict[int, set[int]]:
     """Per node, the nodes that use it: business callers (not shared infrastructure, not on a
-    monitoring, backup or management port) and the guests that run on it."""
+    monitoring, backup or management port) and the guests that run on it.
+
+    ``among``: only the nodes marked there (a million links name few nodes that matter)."""
     n = graph.n
     hub = np.zeros(n, dtype=bool)
     hub[[graph.index[h] for h in sorted(hubs) if h in graph.index]] = True
     src, dst = graph.src, graph.dst
     keep = ~hub[src] & (src != dst)
+    if among is not None:
+        keep &= among[dst]
     quiet = rules.idle.quiet_ports
     if quiet:
         keep &= ~np.isin(graph.port, np.fromiter(sorted(quiet), dtype=np.int64))
@@ -43,7 +53,7 @@ def users_of(graph: EstateGraph, hubs: frozenset[str], rules: StrategyRules) -> 
         out.setdefault(b, set()).add(a)
     for node, asset in enumerate(graph.assets):
         host = graph.index.get(asset.host or "")
-        if host is not None and host != node:
+        if host is not None and host != node and (among is None or among[host]):
             out.setdefault(host, set()).add(node)
     return out
 
@@ -55,7 +65,10 @@ def keep_what_stays_needs(
     hubs: frozenset[str] = frozenset(),
 ) -> tuple[StrategyChoice, ...]:
     """Retired assets still used by an asset that stays on premise are kept (see the module)."""
-    users = users_of(graph, hubs, rules)
+    # only what is retired can be kept, and nothing becomes retired here: the users of the
+    # rest are never looked at
+    retiring = np.fromiter((c.strategy == "retire" for c in choices), dtype=bool, count=graph.n)
+    users = users_of(graph, hubs, rules, retiring)
     out = list(choices)
     changed = True
     while changed:

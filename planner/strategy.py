@@ -245,12 +245,17 @@ def choose_strategy(
     ports = constraint_ports(graph, rules.constraints)
     personal = any(f in r.reason for r in rules.rules for f in ("{name}", "{debt}"))
     cache: dict[tuple[Any, ...], tuple[str, str, tuple[str, ...]]] = {}
+    # the constraints found depend only on tags, ports and software, which most assets share
+    pinned: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
     out = []
     for node, asset in enumerate(graph.assets):
         sup, dbt = support[node], debt[node]
         os_comp = sup.component("os")
         idle = idle_evidence(asset, callers[node], rules.idle)
-        pins = asset_constraints(asset, ports[node], rules.constraints)
+        pin_key = (asset.tags, frozenset(ports[node]), asset.software)
+        pins = pinned.get(pin_key, ())
+        if pin_key not in pinned:
+            pins = pinned[pin_key] = asset_constraints(asset, ports[node], rules.constraints)
         key = (
             asset.device_class,
             id(os_comp),

@@ -85,12 +85,13 @@ def assess_support(
     """Support status of every asset on ``today``, sorted by asset id."""
     products = lifecycle.index()
     overrides = hardware or HardwareOverrides()
+    catalogue = overrides.indexed()  # one index for the estate, not a scan per asset
     os_cache: dict[tuple[Any, ...], ComponentSupport | None] = {}
     sw_cache: dict[tuple[Any, ...], ComponentSupport | None] = {}
     summaries: dict[tuple[Any, ...], AssetSupport] = {}
     out = []
     for asset in sorted(estate.assets, key=lambda a: a.id):
-        facts = overrides.lookup(asset) if overrides.entries else None
+        facts = catalogue.lookup(asset) if overrides.entries else None
         hw_key = (facts, asset.vendor, asset.model, asset.serial) if facts else None
         key = (
             asset.os_name,

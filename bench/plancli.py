@@ -11,7 +11,8 @@ covers ``plan()`` only. Both sides run with the cyclic garbage collector paused,
 command pauses it. Each side's peak memory is its own process's ``VmHWM``. ``same_plan`` says
 whether the digest of the stored plan is that of the baseline's plan on every backend;
 ``plan_db_mb`` is how much the SQLite store grew by storing the plan (its per-asset and wave
-rows, views and compressed body).
+rows, views and compressed body); ``plan_body_mb`` and ``plan_body_stored_mb`` are the size of
+the plan's JSON body as text and as stored.
 
 Sizes: 100,000 assets / 1,000,000 dependency rows (``--quick``: 10,000 / 100,000), on SQLite
 and, when PostgreSQL's server programs are installed, on a private PostgreSQL server too.
@@ -85,18 +86,32 @@ def pure(path: Path) -> dict[str, Any]:
 
 
 def stored(url: str) -> dict[str, Any]:
-    """Runs in a subprocess: the newest stored plan's digest and counts."""
+    """Runs in a subprocess: the newest stored plan's digest, counts, and its body's size as
+    stored (compressed) and as text."""
+    import zlib
+
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
             row = conn.execute(
-                text("SELECT digest, assets, waves FROM cw_plan ORDER BY id DESC LIMIT 1")
+                text(
+                    "SELECT digest, assets, waves, body, body_zlib FROM cw_plan "
+                    "ORDER BY id DESC LIMIT 1"
+                )
             ).one()
     finally:
         engine.dispose()
-    return {"digest": row[0], "assets": row[1], "waves": row[2]}
+    packed = bytes(row[4]) if row[4] is not None else row[3].encode()
+    raw = len(zlib.decompress(packed)) if row[4] is not None else len(packed)
+    return {
+        "digest": row[0],
+        "assets": row[1],
+        "waves": row[2],
+        "body_mb": raw / 1e6,
+        "body_stored_mb": len(packed) / 1e6,
+    }
 
 
 # --- the parent ---------------------------------------------------------------------------
@@ -185,6 +200,8 @@ def result(n: int, m: int, got: dict[str, dict[str, Any]]) -> Result:
         "backends": "+".join(got),
         "peak_mb": round(lite["ours"]["peak_mb"]),
         "plan_db_mb": round(lite["ours"].get("plan_mb", 0.0), 1),
+        "plan_body_mb": round(lite["stored"]["body_mb"], 1),
+        "plan_body_stored_mb": round(lite["stored"]["body_stored_mb"], 1),
         "planner_peak_mb": round(lite["pure"]["peak_mb"]),
     }
     pg = got.get("postgresql")

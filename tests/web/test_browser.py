@@ -209,6 +209,7 @@ def test_sign_in_beyond_localhost(browser: Any, guarded: str) -> None:
     import urllib.error
     import urllib.request
 
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -227,7 +228,17 @@ def test_sign_in_beyond_localhost(browser: Any, guarded: str) -> None:
         field.clear()
         field.send_keys(token)
         browser.find_element("css selector", "form button[type=submit]").click()
-        WebDriverWait(browser, 10).until(ec.staleness_of(field))
+
+        def gone(_: Any) -> bool:
+            """The form's field left the document: stale, or (asked while the browser swaps
+            pages) "does not belong to the document", which Chrome reports as another error."""
+            try:
+                field.is_enabled()
+            except WebDriverException:  # StaleElementReferenceException is one
+                return True
+            return False
+
+        WebDriverWait(browser, 10).until(gone)
         # the old page is gone; let the one the redirect leads to finish loading
         WebDriverWait(browser, 10).until(
             lambda b: b.execute_script("return document.readyState") == "complete"

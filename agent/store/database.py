@@ -394,9 +394,9 @@ class Store:
             item = dict(zip(fields, row, strict=True))
             for f in fields:
                 if f in ASSET_JSON_COLUMNS:
-                    item[f] = _json_value(item[f])
+                    item[f] = json_value(item[f])
                 elif f in ASSET_TIME_COLUMNS:
-                    item[f] = _utc(item[f])
+                    item[f] = utc(item[f])
             out.append(item)
         return out
 
@@ -414,7 +414,7 @@ class Store:
         pid, body, packed, created = found[0]
         doc: dict[str, Any] = jsontext.loads(jsontext.plan_text(body, packed))
         doc["plan_id"] = pid
-        when = _utc(created)
+        when = utc(created)
         doc["created_at"] = when.isoformat() if when is not None else None
         return doc
 
@@ -429,7 +429,7 @@ class Store:
         if not found or found[0][0] is None:
             return None
         pid, digest, created = found[0]
-        when = _utc(created)
+        when = utc(created)
         return int(pid), str(digest), when.isoformat() if when is not None else ""
 
     # --- poll runs ---------------------------------------------------------------------
@@ -1107,9 +1107,6 @@ def json_value(value: Any) -> Any:
     return jsontext.loads(value) if isinstance(value, str | bytes) else value
 
 
-_json_value = json_value
-
-
 def utc(value: Any) -> datetime | None:
     """A time column's value as an aware UTC datetime (SQLite keeps UTC as text without an
     offset, as SQLModel's UTCDateTime writes it)."""
@@ -1117,9 +1114,6 @@ def utc(value: Any) -> datetime | None:
         return None
     when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return when.replace(tzinfo=UTC) if when.utcoffset() is None else when.astimezone(UTC)
-
-
-_utc = utc
 
 
 def _known_revision(script: Any, revision: str) -> bool:

@@ -41,9 +41,9 @@ def paused_collector() -> Iterator[None]:
     """Python's cyclic garbage collector held off while a one-shot command's bulk work
     builds millions of objects that form next to no cycle (an import's rows, a plan's estate
     and result: frozen dataclasses, tuples, dicts). Left on, it walks the growing heap again
-    and again: at 100,000 assets and a million dependencies about 9 s of a 50 s import, 3 s of
-    the 13 s the estate takes to load for a plan and 2 s of the planner's 12, with the same
-    peak memory either way. Reference counting still frees everything at once; the collector
+    and again, a large share of an import's or a plan's time at 100,000 assets, with the same
+    peak memory either way (`python -m bench import plancli` pause it on both sides, as the
+    commands do). Reference counting still frees everything at once; the collector
     is turned back on afterwards (if it was on). Not for the daemon: it would pause every
     other thread's collection too."""
     was_on = gc.isenabled()

@@ -156,6 +156,12 @@ def replicate_body(body: dict[str, Any], copies: int, base: int) -> dict[str, An
     )
 
 
+def _copy_detail(text: str, k: int) -> dict[str, str]:
+    """Copy ``k``'s own plan detail: the text with the copy named first, and its digest."""
+    own = f'{{"copy":{k},{text[1:]}' if text.startswith("{") and text != "{}" else text
+    return {"detail": own, "digest": hashlib.blake2b(own.encode(), digest_size=16).hexdigest()}
+
+
 def _copy_name(name: str | None, k: int) -> str | None:
     return name if name is None or k == 0 else f"{name}-{k:03d}"
 
@@ -182,10 +188,21 @@ def build(
     with store.engine.begin() as conn:
         conn.execute(insert(asset_t), rows)
     plan_id = save_plan(store, result)
+    detail_t = m.PlanDetail.__table__  # type: ignore[attr-defined]
     with store.engine.begin() as conn:
         plan_rows = [dict(r._mapping) for r in conn.execute(select(plan_t))]
+        details = [dict(r._mapping) for r in conn.execute(select(detail_t))]
+        next_detail = 1 + max((d["id"] for d in details), default=0)
         for k in range(1, copies):
             shift = k * base
+            # each copy its own details, as each asset of an estate mostly has (a key naming
+            # the copy makes their texts, hence digests, differ)
+            own = {d["id"]: next_detail + i for i, d in enumerate(details)}
+            next_detail += len(details)
+            conn.execute(
+                insert(detail_t),
+                [{"id": own[d["id"]], **_copy_detail(d["detail"], k)} for d in details],
+            )
             conn.execute(
                 insert(asset_t),
                 [
@@ -207,6 +224,7 @@ def build(
                         **{c: v for c, v in r.items() if c != "id"},
                         "asset_id": r["asset_id"] + shift,
                         "move_group": _copy_group(r["move_group"], k),
+                        "detail_id": own[r["detail_id"]],
                     }
                     for r in plan_rows
                 ],

@@ -187,18 +187,21 @@ def make_app(url: str, schema: str) -> Starlette:
         plan_id = _current_plan(db)
         if plan_id is None:
             return JSONResponse({"detail": "no plan yet"}, status_code=404)
-        source = "FROM cw_asset_plan p JOIN cw_asset a ON a.id = p.asset_id WHERE p.plan_id = ?"
+        source = (
+            "FROM cw_asset_plan p JOIN cw_asset a ON a.id = p.asset_id "
+            "JOIN cw_plan_detail d ON d.id = p.detail_id WHERE p.plan_id = ?"
+        )
         # every plan row has its asset (a foreign key), so the plan's rows count the join
         total = db.rows("SELECT count(*) FROM cw_asset_plan WHERE plan_id = ?", (plan_id,))[0][0]
         page = db.rows(
             "SELECT a.id, a.name, a.device_class, a.site, p.debt, p.support_status, "
-            f"p.days_to_eos, p.strategy, p.wave, p.detail {source} "
+            f"p.days_to_eos, p.strategy, p.wave, d.detail {source} "
             "ORDER BY p.debt DESC, a.id LIMIT ? OFFSET ?",
             (plan_id, limit, offset),
         )
         items = []
         for aid, name, klass, site, score, status, days, strategy, wave, detail in page:
-            detail = db.json(detail)
+            detail = json.loads(detail)  # text on both backends
             items.append(
                 {
                     "asset_id": aid,

@@ -18,7 +18,7 @@ import numpy as np
 
 from planner.budget import FinancialYear, lay_out_years
 from planner.costing import AssetCost, price_assets
-from planner.debt import AssetDebt, rank_key, score_debt
+from planner.debt import AssetDebt, DebtFactor, rank_key, score_debt
 from planner.graphcore import index_estate
 from planner.groups import form_move_groups
 from planner.hubs import detect_hubs
@@ -31,6 +31,7 @@ from planner.schedule import horizon_warning
 from planner.settings import Settings
 from planner.strategy import StrategyChoice, choose_strategy
 from planner.support import AssetSupport, assess_support
+from planner.verdicts import ComponentSupport
 from planner.waves import GroupLoad, Wave, group_loads, schedule_waves
 
 _REVIEWS = 5  # passes of the move-date check; each can only move later waves later
@@ -283,7 +284,12 @@ def _outcome(wave: Wave, by_id: Mapping[str, AssetPlan]) -> WaveOutcome:
 
 
 _SKIP = {"kinds", "group_of"}
-_FIELDS: dict[type, tuple[str, ...]] = {}  # a dataclass's fields as plain() gives them
+# Value objects the planner gives many assets at once (assets with equal facts share them:
+# about 30,000 distinct debt factors among 900,000 and a handful of support components among
+# 100,000 at 100,000 assets); plain() converts each once. Frozen, so the one result holds.
+_SHARED: frozenset[type] = frozenset({DebtFactor, ComponentSupport})
+# a dataclass's fields as plain() gives them, and whether it is one of the shared kinds
+_FIELDS: dict[type, tuple[tuple[str, ...], bool]] = {}
 
 
 def plain(obj: Any) -> Any:
@@ -293,37 +299,50 @@ def plain(obj: Any) -> Any:
     the planner's dataclasses, whose field names are looked up once per class); anything else
     by the general tests after them. A dataclass's plain fields (text, whole numbers, floats)
     are converted in :func:`_record`'s own loop, without a call each: a plan of 100,000 assets
-    holds some ten million of them."""
+    holds some ten million of them. A shared value object (:data:`_SHARED`) met again is given
+    the dict made the first time, so the values returned may share dicts: they are to be read,
+    not changed."""
+    return _plain(obj, {})
+
+
+def _plain(obj: Any, memo: dict[int, tuple[Any, dict[str, Any]]]) -> Any:
+    """:func:`plain` with the dicts made so far for shared value objects, by identity (the
+    object kept beside its dict: an identity is only unique while the object lives)."""
     kind = type(obj)
     if kind is str or kind is int or kind is bool or obj is None:
         return obj
     if kind is float:
         return None if obj != obj or obj == _INF or obj == -_INF else round(obj, 4)
-    names = _FIELDS.get(kind)
-    if names is not None:
-        return _record(obj, names)
+    spec = _FIELDS.get(kind)
+    if spec is not None:
+        if not spec[1]:
+            return _record(obj, spec[0], memo)
+        found = memo.get(id(obj))
+        if found is None or found[0] is not obj:
+            found = memo[id(obj)] = (obj, _record(obj, spec[0], memo))
+        return found[1]
     if kind is tuple or kind is list:
-        return [plain(x) for x in obj]
+        return [_plain(x, memo) for x in obj]
     if kind is dict:
-        return {str(k): plain(obj[k]) for k in sorted(obj, key=str)}
+        return {str(k): _plain(obj[k], memo) for k in sorted(obj, key=str)}
     if kind is date:
         return obj.isoformat()
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         fields = sorted(dataclasses.fields(obj), key=lambda f: f.name)
-        _FIELDS[kind] = tuple(f.name for f in fields if f.name not in _SKIP)
-        return plain(obj)
+        _FIELDS[kind] = (tuple(f.name for f in fields if f.name not in _SKIP), kind in _SHARED)
+        return _plain(obj, memo)
     if isinstance(obj, Mapping):
-        return {str(k): plain(obj[k]) for k in sorted(obj, key=str)}
+        return {str(k): _plain(obj[k], memo) for k in sorted(obj, key=str)}
     if isinstance(obj, tuple | list):
-        return [plain(x) for x in obj]
+        return [_plain(x, memo) for x in obj]
     if isinstance(obj, frozenset | set):
-        return sorted(plain(x) for x in obj)
+        return sorted(_plain(x, memo) for x in obj)
     if isinstance(obj, date):
         return obj.isoformat()
     if isinstance(obj, bool | str):
         return obj
     if isinstance(obj, np.generic):
-        return plain(obj.item())
+        return _plain(obj.item(), memo)
     if isinstance(obj, float):
         return None if math.isnan(obj) or math.isinf(obj) else round(obj, 4)
     return obj
@@ -332,7 +351,9 @@ def plain(obj: Any) -> Any:
 _INF = math.inf
 
 
-def _record(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+def _record(
+    obj: Any, names: tuple[str, ...], memo: dict[int, tuple[Any, dict[str, Any]]]
+) -> dict[str, Any]:
     """:func:`plain` of a dataclass whose sorted field names are ``names``."""
     out: dict[str, Any] = {}
     for name in names:
@@ -350,10 +371,5 @@ def _record(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
                 else round(value, 4)
             )
         else:
-            out[name] = plain(value)
+            out[name] = _plain(value, memo)
     return out
-    if isinstance(obj, np.generic):
-        return plain(obj.item())
-    if isinstance(obj, float):
-        return None if math.isnan(obj) or math.isinf(obj) else round(obj, 4)
-    return obj

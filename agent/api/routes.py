@@ -310,6 +310,7 @@ def debt(
         q = (
             select(*_DEBT_COLUMNS)
             .join(m.Asset, col(m.Asset.id) == m.AssetPlan.asset_id)
+            .join(m.PlanDetail, col(m.PlanDetail.id) == m.AssetPlan.detail_id)
             .where(m.AssetPlan.plan_id == plan_id)
         )
         if site:
@@ -342,7 +343,7 @@ def debt(
                 strategy,
                 wave,
                 detail,
-            ) in rows
+            ) in ((*row[:-1], jsontext.loads(row[-1])) for row in rows)
         ]
     return _rendered({**page(items, total, limit, offset), "plan_id": plan_id})
 
@@ -357,7 +358,7 @@ _DEBT_COLUMNS: tuple[Any, ...] = (
     col(m.AssetPlan.days_to_eos),
     col(m.AssetPlan.strategy),
     col(m.AssetPlan.wave),
-    col(m.AssetPlan.detail),
+    col(m.PlanDetail.detail),
 )
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
@@ -380,35 +381,48 @@ def estate_from_store(
 def _dependency_rows(conn: Any) -> Iterator[tuple[Any, ...]]:
     """Every stored dependency row (the columns of ``_DEPENDENCY_COLUMNS``) by id, streamed
     through the driver's own cursor on the session's connection: a million rows without a
-    SQLAlchemy row each. Only the times' days are kept: SQLite gives the stored UTC text,
-    PostgreSQL the UTC date itself (a server-side cursor, a batch at a time)."""
+    SQLAlchemy row each. An end's key and address come only where it is no stored asset (the
+    rest is named by its asset id; none otherwise: no text made for a million ends that are
+    never read), and of each time only its UTC day: SQLite's stored UTC text cut to the date,
+    PostgreSQL's date itself (a server-side cursor, a batch at a time)."""
     driver = conn.connection.driver_connection
-    if conn.dialect.name == "sqlite":
-        cursor = driver.execute(
-            f"SELECT {', '.join(_DEPENDENCY_COLUMNS)} FROM cw_dependency ORDER BY id"
+    dialect = conn.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        columns = [getattr(m.DependencyRow, c) for c in _DEPENDENCY_COLUMNS]
+        yield from conn.execute(
+            select_columns(*columns)
+            .order_by(col(m.DependencyRow.id))
+            .execution_options(yield_per=_BATCH)
         )
+        return
+    ends = {
+        "src_key": "src_asset_id",
+        "src_address": "src_asset_id",
+        "dst_key": "dst_asset_id",
+        "dst_address": "dst_asset_id",
+    }
+    day = "substr({0}, 1, 10)" if dialect == "sqlite" else "CAST({0} AT TIME ZONE 'UTC' AS DATE)"
+    names = [
+        f"CASE WHEN {ends[c]} IS NULL THEN {c} END"
+        if c in ends
+        else day.format(c)
+        if c in ("first_seen", "last_seen")
+        else c
+        for c in _DEPENDENCY_COLUMNS
+    ]
+    query = f"SELECT {', '.join(names)} FROM cw_dependency ORDER BY id"
+    if dialect == "sqlite":
+        cursor = driver.execute(query)
         try:
             while batch := cursor.fetchmany(_BATCH):
                 yield from batch
         finally:
             cursor.close()
         return
-    if conn.dialect.name == "postgresql":
-        days = {"first_seen", "last_seen"}
-        names = [
-            f"CAST({c} AT TIME ZONE 'UTC' AS DATE)" if c in days else c for c in _DEPENDENCY_COLUMNS
-        ]
-        with driver.cursor(name="cloudward_estate_dependencies") as server_side:
-            server_side.execute(f"SELECT {', '.join(names)} FROM cw_dependency ORDER BY id")
-            while batch := server_side.fetchmany(_BATCH):
-                yield from batch
-        return
-    columns = [getattr(m.DependencyRow, c) for c in _DEPENDENCY_COLUMNS]
-    yield from conn.execute(
-        select_columns(*columns)
-        .order_by(col(m.DependencyRow.id))
-        .execution_options(yield_per=_BATCH)
-    )
+    with driver.cursor(name="cloudward_estate_dependencies") as server_side:
+        server_side.execute(query)
+        while batch := server_side.fetchmany(_BATCH):
+            yield from batch
 
 
 def _external(node: str, address: str | None) -> planner.AssetInput:
@@ -570,7 +584,10 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
         ours = [a for a in result.assets if a.asset_id.isdigit()]  # not the external peers
         detail = _detail_maker()
         conn = s.connection()
+        details = _PlanDetails(conn)
         for first in range(0, len(ours), _PLAN_ROWS):  # plain INSERTs, no ORM object per row
+            batch = ours[first : first + _PLAN_ROWS]
+            detail_ids = details.ids([detail(a) for a in batch])
             rows = [
                 {
                     "plan_id": plan_id,
@@ -581,9 +598,9 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
                     "strategy": a.strategy.strategy,
                     "wave": a.wave,
                     "move_group": a.group,
-                    "detail": detail(a),
+                    "detail_id": detail_id,
                 }
-                for a in ours[first : first + _PLAN_ROWS]
+                for a, detail_id in zip(batch, detail_ids, strict=True)
             ]
             execute_many(conn, m.AssetPlan, rows)
         groups = {g.id: g for g in result.groups.groups}
@@ -628,6 +645,75 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
         s.commit()
     _refresh_statistics(store)
     return plan_id
+
+
+class _PlanDetails:
+    """The ``cw_plan_detail`` ids of plan rows' details, on a plan's saving connection: each
+    detail's JSON text is looked up by its digest and stored only when no plan stored it
+    before (a re-plan of an estate that changed little adds few), under an id given here.
+    PostgreSQL savers of plans take turns (an advisory lock for the transaction), so two never
+    store the same new text; on SQLite the plan's own row, written first, holds the database's
+    write lock."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.known: dict[str, int] = {}  # digest -> id, of the details this plan uses
+        self.postgres = conn.dialect.name == "postgresql"
+        if self.postgres:
+            conn.execute(sql("SELECT pg_advisory_xact_lock(hashtext('cloudward-plan-details'))"))
+        self.next_id = 1 + (conn.execute(sql("SELECT max(id) FROM cw_plan_detail")).scalar() or 0)
+        self.any_stored = self.next_id > 1  # the first plan looks nothing up
+        self.at_once = _DIGESTS if self.postgres or sqlite3.sqlite_version_info >= (3, 32) else 900
+
+    def ids(self, details: list[dict[str, Any]]) -> list[int]:
+        """The detail id of each of ``details``, in order."""
+        texts = [jsontext.dump_bytes(d) for d in details]
+        digests = [hashlib.blake2b(t, digest_size=16).hexdigest() for t in texts]
+        known = self.known
+        wanted = {d: t for d, t in zip(digests, texts, strict=True) if d not in known}
+        if wanted and self.any_stored:
+            known.update(self._stored(list(wanted)))
+        new = [(d, t) for d, t in wanted.items() if d not in known]
+        if new:
+            ids = self._new_ids(len(new))
+            execute_many(
+                self.conn,
+                m.PlanDetail,
+                [
+                    {"id": i, "digest": d, "detail": t.decode()}
+                    for i, (d, t) in zip(ids, new, strict=True)
+                ],
+            )
+            known.update((d, i) for i, (d, _) in zip(ids, new, strict=True))
+        return [known[d] for d in digests]
+
+    def _new_ids(self, n: int) -> list[int]:
+        if self.postgres:  # the column's own sequence, as an insert without an id takes it
+            return list(
+                self.conn.execute(
+                    sql(
+                        "SELECT nextval(pg_get_serial_sequence('cw_plan_detail', 'id')) "
+                        "FROM generate_series(1, :n)"
+                    ),
+                    {"n": n},
+                ).scalars()
+            )
+        first, self.next_id = self.next_id, self.next_id + n
+        return list(range(first, first + n))
+
+    def _stored(self, digests: list[str]) -> dict[str, int]:
+        table = m.PlanDetail.__table__  # type: ignore[attr-defined]
+        out: dict[str, int] = {}
+        for first in range(0, len(digests), self.at_once):
+            chosen = digests[first : first + self.at_once]
+            q = select_columns(table.c.digest, table.c.id).where(table.c.digest.in_(chosen))
+            out.update((d, i) for d, i in self.conn.execute(q).all())
+        return out
+
+
+# Digests looked up at a time: within SQLite's limit of bound values since 3.32 (999 before)
+# and PostgreSQL's (65,535).
+_DIGESTS = 30_000
 
 
 def _digest_and_pack(data: bytes) -> tuple[str, bytes]:
@@ -718,6 +804,13 @@ def prune_plans(store: Store, keep: int = 20) -> int:
         s.exec(delete(m.AssetPlan).where(col(m.AssetPlan.plan_id).in_(old)))
         s.exec(delete(m.WaveRow).where(col(m.WaveRow.plan_id).in_(old)))
         s.exec(delete(m.PlanRow).where(col(m.PlanRow.id).in_(old)))
+        # the details no kept plan uses (an index on detail_id answers each look-up)
+        s.exec(  # type: ignore[call-overload]
+            sql(
+                "DELETE FROM cw_plan_detail WHERE NOT EXISTS "
+                "(SELECT 1 FROM cw_asset_plan p WHERE p.detail_id = cw_plan_detail.id)"
+            )
+        )
         s.commit()
         return len(old)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, and_, col, func, or_, select
 
+from agent.store import jsontext
 from agent.store import tables as m
 from agent.store.database import Store, json_value, utc
 from planner.hardware_dating import hardware_date
@@ -223,6 +224,22 @@ def _links(
     return out
 
 
+def plan_detail(s: Session, detail_id: int) -> dict[str, Any] | None:
+    """The detail of a plan row (its ``detail_id``): factors, support components, strategy
+    reasons; None when it is gone or its text is no JSON object."""
+    found = s.get(m.PlanDetail, detail_id)
+    return None if found is None else detail_dict(found.detail)
+
+
+def detail_dict(text: str) -> dict[str, Any] | None:
+    """A plan row's detail from the JSON text ``cw_plan_detail`` keeps (None: no object)."""
+    try:
+        value = jsontext.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def asset_detail(store: Store, asset_id: int) -> dict[str, Any] | None:
     with store.session() as s:
         asset = s.get(m.Asset, asset_id)
@@ -276,7 +293,7 @@ def asset_detail(store: Store, asset_id: int) -> dict[str, Any] | None:
         out["connected_to"] = connected_to[0] if connected_to else None
         out["seen_on_ports"] = _rows(s, m.EndpointPort, asset_id)
         out["hardware_age"] = hardware_age(asset)
-        out["plan"] = plan.detail if plan else None
+        out["plan"] = plan_detail(s, plan.detail_id) if plan else None
         out["interfaces"] = _rows(s, m.Interface, asset_id)
         out["addresses"] = _rows(s, m.AddressRow, asset_id)
         out["software"] = _rows(s, m.SoftwareRow, asset_id)

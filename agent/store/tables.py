@@ -368,14 +368,29 @@ class PlanRow(SQLModel, table=True):
     views: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
+class PlanDetail(SQLModel, table=True):
+    """The detail of assets' plan rows (debt factors, support components, strategy reasons,
+    hub, debt retired) as JSON text, stored once for every plan row that has the same: a
+    re-plan of an estate that changed little adds few (revision 0010). ``digest`` is the
+    BLAKE2b-128 of the text, in hex."""
+
+    __tablename__ = "cw_plan_detail"
+    __table_args__ = (Index("ix_plan_detail_digest", "digest", unique=True),)
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(max_length=32)
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class AssetPlan(SQLModel, table=True):
-    """Per-asset results of a plan, kept as columns so the API can filter on them."""
+    """Per-asset results of a plan, kept as columns so the API can filter on them; the rest
+    of the asset's result is its :class:`PlanDetail` (``detail_id``)."""
 
     __tablename__ = "cw_asset_plan"
     __table_args__ = (
         Index("ix_asset_plan_status", "plan_id", "support_status", "asset_id"),
         Index("ix_asset_plan_debt", "plan_id", "debt"),
         Index("ix_asset_plan_asset", "plan_id", "asset_id", unique=True),  # one row per asset
+        Index("ix_asset_plan_detail", "detail_id"),  # which details plans still use
     )
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="cw_plan.id")
@@ -386,7 +401,7 @@ class AssetPlan(SQLModel, table=True):
     strategy: str | None = Field(default=None, max_length=16)
     wave: int | None = None
     move_group: str | None = Field(default=None, max_length=128)
-    detail: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    detail_id: int = Field(foreign_key="cw_plan_detail.id")
 
 
 class WaveRow(SQLModel, table=True):

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, func, select
 
 from agent.store import Store
 from agent.store import tables as m
-from agent.store.queries import asset_detail
+from agent.store.queries import asset_detail, detail_dict
 from agent.web import figures
 
 ASSET_ROWS = 1000  # the overview lists this many; the API pages through the rest
@@ -117,24 +117,26 @@ def debt(store: Store, limit: int = 200) -> dict[str, Any]:
         plan = _plan_row(s)
         if plan is None:
             return {"rows": [], "has_plan": False, "plan": None, "total": 0, "factors": []}
-        rows = s.exec(
-            select(m.AssetPlan, m.Asset)
+        found = s.exec(
+            select(m.AssetPlan, m.Asset, m.PlanDetail.detail)
             .join(m.Asset, col(m.Asset.id) == m.AssetPlan.asset_id)
+            .join(m.PlanDetail, col(m.PlanDetail.id) == m.AssetPlan.detail_id)
             .where(m.AssetPlan.plan_id == plan.id)
             .order_by(col(m.AssetPlan.debt).desc(), col(m.Asset.name))
             .limit(limit)
         ).all()
+        rows = [(p, a, detail_dict(text) or {}) for p, a, text in found]
         total = int(
             s.exec(
                 select(func.count()).select_from(m.AssetPlan).where(m.AssetPlan.plan_id == plan.id)
             ).one()
         )
     weights: dict[str, float] = {}
-    for p, _ in rows:
-        for f in p.detail.get("factors", []):  # type: ignore[attr-defined]
+    for _, _, detail in rows:
+        for f in detail.get("factors", []):
             weights.setdefault(f["name"], f["weight"])
     return {
-        "rows": [(p, a, factor_bar(p.detail)) for p, a in rows],
+        "rows": [(p, a, detail, factor_bar(detail)) for p, a, detail in rows],
         "total": total,
         "has_plan": True,
         "plan": _plan_info(plan),

@@ -106,3 +106,60 @@ def test_counts_include_assets_found_after_the_plan(store: Any) -> None:
         assert at_site["total"] == len(at_site["items"]) == 2
         listed = c.get("/api/v1/assets?site=town-hall&limit=1000").json()
         assert listed["total"] == 3 and late in {a["id"] for a in listed["items"]}
+
+
+def _details(store: Any) -> dict[int, str]:
+    with store.engine.connect() as conn:
+        return dict(conn.exec_driver_sql("SELECT id, detail FROM cw_plan_detail").all())
+
+
+def _detail_ids(store: Any, plan_id: int) -> dict[int, int]:
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            f"SELECT asset_id, detail_id FROM cw_asset_plan WHERE plan_id = {int(plan_id)}"
+        ).all()
+    return dict(rows)
+
+
+def test_a_replan_stores_only_the_details_that_changed(store: Any) -> None:
+    """Plan rows name their detail in cw_plan_detail: a re-plan of the same estate adds none,
+    one asset's changed facts add only the details that changed, and pruning drops only the
+    details no kept plan uses; the API and pages still read every row's detail."""
+    import json
+
+    import_estate(store, DATA.read_text(), "json", DATA.name)
+    first = save_plan(store, compute_plan(store, TODAY))
+    stored = _details(store)
+    ids = _detail_ids(store, first)
+    assert len(ids) == 36 and set(ids.values()) == set(stored)
+    assert all(json.loads(t)["factors"] for t in stored.values())
+    again = save_plan(store, compute_plan(store, TODAY))
+    assert _details(store) == stored and _detail_ids(store, again) == ids
+    [web01] = [a for a in store.list_assets() if a.name == "web01"]
+    with store.engine.begin() as conn:  # its OS as an older poll would have found it
+        conn.exec_driver_sql(
+            f"UPDATE cw_asset SET os_version = '16.04.7 LTS' WHERE id = {int(web01.id or 0)}"
+        )
+    changed = save_plan(store, compute_plan(store, TODAY))
+    now = _detail_ids(store, changed)
+    added = set(_details(store)) - set(stored)
+    assert added and len(added) < len(ids) // 2  # a few assets' details changed, not all
+    assert {now[a] for a in now if now[a] not in stored} == added
+    with store.engine.begin() as conn:  # a detail no plan names (as a failed save may leave)
+        conn.exec_driver_sql(
+            "INSERT INTO cw_plan_detail (digest, detail) VALUES ('0' , '{\"factors\": []}')"
+        )
+    prune_plans(store, keep=1)
+    left = _details(store)
+    assert set(left) == set(now.values())  # the kept plan's details, nothing else
+    with _client(store) as c:
+        debt = c.get("/api/v1/debt?limit=100").json()
+        assert debt["plan_id"] == changed and len(debt["items"]) == 36
+        by_id = {str(i["asset_id"]): i for i in debt["items"]}
+        for asset_id, detail_id in now.items():
+            assert by_id[str(asset_id)]["factors"] == json.loads(left[detail_id])["factors"]
+        asset = c.get(f"/api/v1/assets/{web01.id}").json()
+        assert asset["plan"] == json.loads(left[now[web01.id or 0]])
+        assert now[web01.id or 0] in added
+        page = c.get("/debt").text
+        assert page.count('<tr class="asset-row">') == 36

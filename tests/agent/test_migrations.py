@@ -12,7 +12,7 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 from agent.store import Store
 from agent.store import tables as m
@@ -178,3 +178,64 @@ def test_a_packed_body_that_does_not_unpack_is_named(tmp_path: Any) -> None:
     assert jsontext.loads(jsontext.plan_text("", jsontext.packed(b'{"a":1}'))) == {"a": 1}
     with pytest.raises(ValueError, match="body_zlib"):
         jsontext.plan_text("", b"not zlib at all")
+
+
+def _alembic(store: Store, step: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(m.__file__).parent / "migrations"))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, step)(cfg, revision)
+
+
+def test_plan_details_move_to_their_own_table_and_back(store: Store) -> None:
+    """Revision 0010 keeps each distinct per-asset plan detail once (cw_plan_detail): rows
+    stored under 0009 with their detail inline are moved over (equal details shared, read by
+    the API's readers as before), a plan saved afterwards reuses them, and going back to 0009
+    puts every row's own detail back."""
+    from agent.store.queries import plan_detail
+
+    for serial in ("FOC1", "FOC2", "FOC3"):
+        store.save_facts(
+            Facts(
+                target=f"snmp://{serial}",
+                protocol="snmp",
+                address="192.0.2.1",
+                sys_name=serial.lower(),
+                identity=Identity(vendor="Cisco", device_class="switch", serial=serial),
+            )
+        )
+    assets = sorted(a.id for a in store.list_assets() if a.id is not None)
+    _alembic(store, "downgrade", "0009")
+    _plan_row(store, "{}")
+    shared = {"factors": [{"name": "os_support", "points": 25.0}], "hub": False}
+    own = {"factors": [], "hub": True, "strategy_reasons": ["caf\u00e9"]}
+    inline = dict(zip(assets, (shared, shared, own), strict=True))
+    value = "CAST(:d AS JSON)" if store.engine.dialect.name == "postgresql" else ":d"
+    with store.engine.begin() as conn:
+        plan_id = conn.execute(text("SELECT max(id) FROM cw_plan")).scalar_one()
+        for asset_id, detail in inline.items():
+            conn.execute(
+                text(
+                    "INSERT INTO cw_asset_plan (plan_id, asset_id, support_status, detail) "
+                    f"VALUES (:p, :a, 'eol', {value})"
+                ),
+                {"p": plan_id, "a": asset_id, "d": json.dumps(detail)},
+            )
+    _alembic(store, "upgrade", "head")
+    with store.session() as s:
+        rows = {r.asset_id: r for r in s.exec(select(m.AssetPlan)).all()}
+        assert {a: plan_detail(s, r.detail_id) for a, r in rows.items()} == inline
+        assert rows[assets[0]].detail_id == rows[assets[1]].detail_id != rows[assets[2]].detail_id
+        assert len(s.exec(select(m.PlanDetail)).all()) == 2
+    with store.engine.begin() as conn:  # a new detail gets an id of its own (the sequence)
+        conn.execute(text("INSERT INTO cw_plan_detail (digest, detail) VALUES ('n', '{}')"))
+        assert conn.execute(text("SELECT count(DISTINCT id) FROM cw_plan_detail")).scalar() == 3
+    _alembic(store, "downgrade", "0009")
+    with store.engine.connect() as conn:
+        back = dict(conn.execute(text("SELECT asset_id, detail FROM cw_asset_plan")).all())
+    assert {a: json.loads(d) if isinstance(d, str) else d for a, d in back.items()} == inline
+    _alembic(store, "upgrade", "head")

@@ -38,6 +38,9 @@ def test_tiny_run_prints_the_line_and_the_table() -> None:
     assert 0 < int(fields["planned_dependencies"]) <= 10 * ASSETS
     assert fields["same_plan"] == "yes", "the command stores the plan the planner makes"
     assert int(fields["peak_mb"]) > 0 and int(fields["planner_peak_mb"]) > 0
+    # the re-plan of the unchanged estate shares the first plan's per-asset details
+    assert float(fields["replan_seconds"]) > 0 and int(fields["replan_peak_mb"]) > 0
+    assert float(fields["replan_db_mb"]) < float(fields["plan_db_mb"])
     if "postgresql" in backends:
         check_ratio(
             {
@@ -62,11 +65,13 @@ def test_tiny_run_prints_the_line_and_the_table() -> None:
         "MB",
         "same",
         "plan",
+        "re-plan",
+        "s",
     ]
     keys = {"sqlite": ("ours", "baseline", "ratio")}
     keys["postgresql"] = ("pg_seconds", "pg_planner_seconds", "pg_ratio")
     for backend, row in zip(backends, table[2:], strict=True):
         cells = row.split()
-        assert cells[0] == backend and cells[-1] == "yes"
+        assert cells[0] == backend and cells[-2] == "yes" and float(cells[-1]) > 0
         for cell, key in zip(cells[1:4], keys[backend], strict=True):
             assert float(cell) == pytest.approx(float(fields[key]), abs=0.006), (backend, key)

@@ -14,6 +14,7 @@ from sqlmodel import select
 from agent.bridge.plan_runs import compute_plan, save_plan
 from agent.store import Store
 from agent.store import tables as m
+from agent.store.queries import plan_detail
 from collectors.snmp.identify import load_rules
 from tests.reliability.polling import poll_once, settings_from
 
@@ -24,7 +25,9 @@ def exposure_factor(store: Store) -> dict[str, Any]:
     save_plan(store, compute_plan(store, date(2026, 11, 1)))
     with store.session() as s:
         [row] = s.exec(select(m.AssetPlan)).all()
-    [factor] = [f for f in row.detail["factors"] if f["name"] == "insecure_exposure"]
+        detail = plan_detail(s, row.detail_id)
+    assert detail is not None
+    [factor] = [f for f in detail["factors"] if f["name"] == "insecure_exposure"]
     return dict(factor)
 
 

@@ -16,6 +16,7 @@ from agent.api.server import create_app
 from agent.configuration.config_file import Settings
 from agent.store import Store
 from agent.store import tables as m
+from agent.store.queries import plan_detail
 from agent.telemetry.metrics import new_registry
 from tests.web.estate import XSS_DESCR, council_store
 
@@ -82,12 +83,14 @@ def test_debt_page_ranks_with_factor_breakdown(planned: Any) -> None:
             .where(m.AssetPlan.plan_id == plan_id)
             .order_by(col(m.AssetPlan.debt).desc(), col(m.Asset.name))
         ).first()
-    assert top is not None
-    p, a = top
+        assert top is not None
+        p, a = top
+        detail = plan_detail(s, p.detail_id)
+    assert detail is not None
     rows = page.split('<tr class="asset-row">')[1:]
     assert len(rows) == store.count(m.AssetPlan, plan_id=plan_id)
     assert f'href="/assets/{a.id}"' in rows[0] and f"{p.debt:.1f}" in rows[0]
-    scored = [f for f in p.detail["factors"] if f["points"]]  # type: ignore[attr-defined]
+    scored = [f for f in detail["factors"] if f["points"]]
     assert scored and rows[0].count('<tr class="factor">') == len(scored)
     for f in scored:
         assert f["name"].replace("_", " ") in rows[0]
@@ -112,6 +115,7 @@ def test_asset_page_shows_services_and_lifecycle_products(planned: Any) -> None:
                 m.AssetPlan.plan_id == plan_id, m.AssetPlan.asset_id == dc01.id
             )
         ).one()
+        detail = plan_detail(s, row.detail_id)
         clients = {
             str(d.src_asset_id or d.src_address)
             for d in s.exec(
@@ -130,7 +134,8 @@ def test_asset_page_shows_services_and_lifecycle_products(planned: Any) -> None:
         and f'<td class="num">{len(clients)}</td>' in services
     )
     lifecycle = page.split('id="lifecycle"')[1].split("</section>")[0]
-    components = row.detail["support"]  # type: ignore[index]
+    assert detail is not None
+    components = detail["support"]
     matched = [c for c in components if c["product"]]
     assert matched, "the council's dc01 runs a catalogued Windows Server"
     for c in matched:

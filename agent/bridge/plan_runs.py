@@ -647,6 +647,11 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
     return plan_id
 
 
+# PostgreSQL: savers and pruners of plan details take turns, for their transaction (a pruner
+# could otherwise drop a detail a saver has just found and is about to name).
+_DETAILS_LOCK = sql("SELECT pg_advisory_xact_lock(hashtext('cloudward-plan-details'))")
+
+
 class _PlanDetails:
     """The ``cw_plan_detail`` ids of plan rows' details, on a plan's saving connection: each
     detail's JSON text is looked up by its digest and stored only when no plan stored it
@@ -660,7 +665,7 @@ class _PlanDetails:
         self.known: dict[str, int] = {}  # digest -> id, of the details this plan uses
         self.postgres = conn.dialect.name == "postgresql"
         if self.postgres:
-            conn.execute(sql("SELECT pg_advisory_xact_lock(hashtext('cloudward-plan-details'))"))
+            conn.execute(_DETAILS_LOCK)
         self.next_id = 1 + (conn.execute(sql("SELECT max(id) FROM cw_plan_detail")).scalar() or 0)
         self.any_stored = self.next_id > 1  # the first plan looks nothing up
         self.at_once = _DIGESTS if self.postgres or sqlite3.sqlite_version_info >= (3, 32) else 900
@@ -795,8 +800,11 @@ def _component_json(c: Any) -> dict[str, Any]:
 
 
 def prune_plans(store: Store, keep: int = 20) -> int:
-    """Keep the newest ``keep`` plans (older per-asset rows go with them)."""
+    """Keep the newest ``keep`` plans (older per-asset rows go with them, and the details
+    no kept plan uses)."""
     with store.session() as s:
+        if store.engine.dialect.name == "postgresql":
+            s.exec(_DETAILS_LOCK)  # type: ignore[call-overload]
         ids = list(s.exec(select(m.PlanRow.id).order_by(col(m.PlanRow.id).desc())).all())
         old = [i for i in ids[keep:] if i is not None]
         if not old:

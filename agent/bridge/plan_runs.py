@@ -513,16 +513,19 @@ def previous_plan(store: Store) -> planner.PreviousPlan | None:
     """The newest stored plan as a re-plan's starting point, read from its per-asset and wave
     rows (not its JSON body); None when no plan is stored yet."""
     with store.session() as s:
-        row = s.exec(select(m.PlanRow).order_by(col(m.PlanRow.id).desc()).limit(1)).first()
-        if row is None or row.id is None:
+        row = s.exec(  # not its body: tens of MB at 100,000 assets, none of it needed here
+            select(m.PlanRow.id, m.PlanRow.as_of).order_by(col(m.PlanRow.id).desc()).limit(1)
+        ).first()
+        if row is None:
             return None
+        plan_id, stored_as_of = row
         assets = s.exec(
             select(m.AssetPlan.asset_id, m.AssetPlan.move_group, m.AssetPlan.wave).where(
-                m.AssetPlan.plan_id == row.id
+                m.AssetPlan.plan_id == plan_id
             )
         ).all()
-        waves = s.exec(select(m.WaveRow).where(m.WaveRow.plan_id == row.id)).all()
-        as_of = _day(row.as_of)
+        waves = s.exec(select(m.WaveRow).where(m.WaveRow.plan_id == plan_id)).all()
+        as_of = _day(stored_as_of)
     if as_of is None:
         return None
     return planner.PreviousPlan(

@@ -16,6 +16,7 @@ and a downgrade copies every row's detail back.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +29,8 @@ branch_labels = None
 depends_on = None
 
 _BATCH = 5_000
+_TOLD = 100_000  # rows moved between two progress lines (a store of twenty large plans: millions)
+log = logging.getLogger("cloudward.store")
 
 
 def upgrade() -> None:
@@ -47,6 +50,7 @@ def upgrade() -> None:
     with op.batch_alter_table("cw_asset_plan") as batch:
         batch.add_column(sa.Column("detail_id", sa.Integer(), nullable=True))
     ids: dict[str, int] = {}  # digest -> its detail's id
+    moved = 0
     for batch_rows in _rows(bind):
         details: list[dict[str, Any]] = []
         links: list[dict[str, Any]] = []
@@ -66,6 +70,9 @@ def upgrade() -> None:
                 details,
             )
         bind.execute(sa.text("UPDATE cw_asset_plan SET detail_id = :d WHERE id = :id"), links)
+        moved += len(links)
+        if moved // _TOLD != (moved - len(links)) // _TOLD:
+            log.info("schema 0010: %d plan rows' details moved (%d distinct)", moved, len(ids))
     if bind.dialect.name == "postgresql" and ids:  # ids were given here: move the sequence on
         bind.execute(
             sa.text("SELECT setval(pg_get_serial_sequence('cw_plan_detail', 'id'), :n)"),

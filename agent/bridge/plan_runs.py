@@ -676,7 +676,7 @@ class _PlanDetails:
     def ids(self, details: list[dict[str, Any]]) -> list[int]:
         """The detail id of each of ``details``, in order."""
         texts = [jsontext.dump_bytes(d) for d in details]
-        digests = [hashlib.blake2b(t, digest_size=16).hexdigest() for t in texts]
+        digests = [hashlib.sha256(t).hexdigest()[:32] for t in texts]
         known = self.known
         wanted = {d: t for d, t in zip(digests, texts, strict=True) if d not in known}
         if wanted and self.any_stored:

@@ -372,7 +372,7 @@ class PlanDetail(SQLModel, table=True):
     """The detail of assets' plan rows (debt factors, support components, strategy reasons,
     hub, debt retired) as JSON text, stored once for every plan row that has the same: a
     re-plan of an estate that changed little adds few (revision 0010). ``digest`` is the
-    BLAKE2b-128 of the text, in hex."""
+    first 128 bits of the text's SHA-256, in hex."""
 
     __tablename__ = "cw_plan_detail"
     __table_args__ = (Index("ix_plan_detail_digest", "digest", unique=True),)

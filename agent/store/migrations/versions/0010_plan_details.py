@@ -8,9 +8,9 @@ Every plan wrote each asset's detail (debt factors with their evidence, support 
 strategy reasons) into its own ``cw_asset_plan`` row: about 2 KB an asset, some 220 MB of a
 store for each plan at 100,000 assets, the same again for a re-plan in which little changed,
 and twenty plans are kept. The details now live in ``cw_plan_detail``, one row for each
-distinct text (found by its BLAKE2b-128 digest), and a plan row names its own by
-``detail_id``: a re-plan writes only the details that changed. Existing rows are moved over,
-and a downgrade copies every row's detail back.
+distinct text (found by a digest: the first 128 bits of its SHA-256), and a plan row names its
+own by ``detail_id``: a re-plan writes only the details that changed. Existing rows are moved
+over, and a downgrade copies every row's detail back.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def upgrade() -> None:
         links: list[dict[str, Any]] = []
         for row_id, text in batch_rows:
             data = (text or "{}").encode()
-            digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+            digest = hashlib.sha256(data).hexdigest()[:32]
             found = ids.get(digest)
             if found is None:
                 found = ids[digest] = len(ids) + 1

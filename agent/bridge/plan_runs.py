@@ -10,7 +10,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from agent.errors import ConfigError
 from agent.store import Store, jsontext, utcnow
 from agent.store import tables as m
 from agent.store.bulk import execute_many
+from agent.store.database import json_value
 from agent.store.placement import hosted_on
 from agent.store.sightings import ENDPOINT
 from agent.store.usage_history import daily_by_asset
@@ -139,8 +140,8 @@ def load_lifecycle(store: Store | None = None) -> planner.Lifecycle:
 def _day(value: Any) -> date | None:
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return value.date()
+    if isinstance(value, datetime):  # its UTC day (a driver may give the session's zone)
+        return (value if value.utcoffset() is None else value.astimezone(UTC)).date()
     if isinstance(value, date):
         return value
     try:
@@ -223,10 +224,10 @@ def estate_from_store(
     days, day = _days()
     with store.session() as s:
         conn = s.connection()
-        assets = conn.execute(
-            select_columns(*(getattr(m.Asset, c) for c in _ASSET_COLUMNS))
-            .where(col(m.Asset.status) == "active")
-            .order_by(col(m.Asset.id))
+        # as the driver gives them (no per-value type processing: JSON columns are decoded
+        # and times cut to their UTC day below, as they are used)
+        assets = conn.exec_driver_sql(
+            f"SELECT {', '.join(_ASSET_COLUMNS)} FROM cw_asset WHERE status = 'active' ORDER BY id"
         ).all()
         gone = set(
             s.exec(select(m.Asset.id).where(m.Asset.status != "active")).all()
@@ -307,7 +308,7 @@ def estate_from_store(
     hosts = {a.name.lower(): str(a.id) for a in assets}
     inputs = []
     for a in assets:
-        tags = tuple(a.tags)
+        tags = tuple(json_value(a.tags) or ())
         env = next((ENV_TAGS[t.lower()] for t in tags if t.lower() in ENV_TAGS), "unknown")
         app = next((t.split(":", 1)[1] for t in tags if t.lower().startswith("app:")), None)
         crit = next(
@@ -319,10 +320,10 @@ def estate_from_store(
         ports = {p for p, proto, _ in listening.get(a.id, set()) if proto == "tcp"}
         if 23 in ports:
             exposures.append(planner.Exposure("telnet", "TCP port 23 is listening"))
-        for e in a.exposures:
+        for e in json_value(a.exposures) or ():
             if e.get("kind") in planner.model.EXPOSURE_KINDS:
                 exposures.append(planner.Exposure(str(e["kind"]), str(e.get("detail") or "")))
-        hints = _planning_hints(a.planning, hosts)
+        hints = _planning_hints(json_value(a.planning) or {}, hosts)
         if a.device_class == ENDPOINT:
             hints["hub"] = False  # never set aside as shared infrastructure into wave 0
         if placed.get(a.id) is not None and placed[a.id] not in gone:

@@ -218,8 +218,9 @@ def test_the_asset_list_in_plain_sql_filters_as_the_orm_would(store: Store) -> N
 
 
 def test_the_estates_dependency_days_are_the_stored_utc_days(store: Store) -> None:
-    """A dependency seen at 23:30 UTC was seen that UTC day, whatever the database session's
-    time zone (PostgreSQL's is set to Tokyo here, where it is already the next day)."""
+    """A dependency or an asset first seen at 23:30 UTC was seen that UTC day, whatever the
+    database session's time zone (PostgreSQL's is set to Tokyo here, where it is already the
+    next day)."""
     from datetime import UTC, datetime
 
     from sqlalchemy import event
@@ -237,8 +238,10 @@ def test_the_estates_dependency_days_are_the_stored_utc_days(store: Store) -> No
     late = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
     with store.engine.begin() as conn:
         conn.execute(text("UPDATE cw_dependency SET first_seen = :t, last_seen = :t"), {"t": late})
+        conn.execute(text("UPDATE cw_asset SET first_seen = :t"), {"t": late})
     estate = estate_from_store(store)
     assert estate.dependencies
     assert {(d.first_seen, d.last_seen) for d in estate.dependencies} == {
         (date(2026, 3, 1), date(2026, 3, 1))
     }
+    assert {a.first_seen for a in estate.assets if not a.external} == {date(2026, 3, 1)}

@@ -144,18 +144,30 @@ def money_years(body: Mapping[str, Any]) -> list[dict[str, Any]]:
         end = date.fromisoformat(w["wave"]["end"]).toordinal()
         for asset_id in w["wave"]["assets"]:
             move[str(asset_id)] = end
-    costs = [a["cost"] for a in body.get("assets", []) if a.get("cost")]
+    # the assets' annual run costs summed by the day they move (the waves' few end days), so a
+    # year's share is a sum over those days, not over every asset again
+    never = date.max.toordinal()
+    by_day: dict[int, list[float]] = {}
+    for a in body.get("assets", []):
+        c = a.get("cost")
+        if not c:
+            continue
+        when = move.get(str(c["asset_id"]), never)
+        rates = by_day.get(when)
+        if rates is None:
+            rates = by_day[when] = [0.0, 0.0]
+        rates[0] += c["onprem_energy"] + c["onprem_support"]
+        if c.get("moves"):
+            rates[1] += c["cloud_compute"] + c["cloud_storage"]
     out = []
     for y in body.get("years", []):
         s, e = financial_year_bounds(y["label"])
         start, stop = s.toordinal(), e.toordinal() + 1
         onprem = cloud = 0.0
-        for c in costs:
-            when = move.get(str(c["asset_id"]), date.max.toordinal())
+        for when, (onprem_rate, cloud_rate) in by_day.items():
             before = min(max((when - start) / (stop - start), 0.0), 1.0)
-            onprem += (c["onprem_energy"] + c["onprem_support"]) * before
-            if c.get("moves"):
-                cloud += (c["cloud_compute"] + c["cloud_storage"]) * (1.0 - before)
+            onprem += onprem_rate * before
+            cloud += cloud_rate * (1.0 - before)
         migration = float(y["migration_cost"])
         rest = y["plan_revenue"] - onprem - cloud
         treatment = "revenue" if abs(rest - migration) <= max(1.0, 0.001 * migration) else "capital"

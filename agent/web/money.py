@@ -51,19 +51,22 @@ def wave_years(
     for w in waves:
         moved = date.fromisoformat(w["end"])
         assets = [costs[str(a)] for a in w["assets"] if str(a) in costs]
+        # the wave's annual run-cost change (the same every year) and its assets that have
+        # hardware refreshes laid out: worked out once, not for every year
+        run = sum(
+            ((c["cloud_compute"] + c["cloud_storage"]) if c.get("moves") else 0.0)
+            - (c["onprem_energy"] + c["onprem_support"])
+            for c in assets
+        )
+        refreshed = [c for c in assets if c.get("next_refresh") and c.get("refresh_years")]
         rows = []
         for y in years:
             start, end = financial_year_bounds(y["label"])
             s, e = start.toordinal(), end.toordinal() + 1
             after = min(max((e - moved.toordinal()) / (e - s), 0.0), 1.0)
-            run = sum(
-                ((c["cloud_compute"] + c["cloud_storage"]) if c.get("moves") else 0.0)
-                - (c["onprem_energy"] + c["onprem_support"])
-                for c in assets
-            )
             avoided = sum(
                 float(c["refresh_cost"])
-                for c in assets
+                for c in refreshed
                 for when in _refreshes(c, start, end)
                 if when >= moved
             )

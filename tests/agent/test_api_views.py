@@ -163,3 +163,18 @@ def test_a_replan_stores_only_the_details_that_changed(store: Any) -> None:
         assert now[web01.id or 0] in added
         page = c.get("/debt").text
         assert page.count('<tr class="asset-row">') == 36
+
+
+def test_plans_saved_at_once_share_their_details(store: Any) -> None:
+    """Two saves of plans at the same time (the daemon's and a user's `cloudward plan`) both
+    land, and the details they share are stored once: savers take turns over the details."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import_estate(store, DATA.read_text(), "json", DATA.name)
+    result = compute_plan(store, TODAY)
+    with ThreadPoolExecutor(2) as pool:
+        saved = list(pool.map(lambda _: save_plan(store, result), range(2)))
+    assert len(set(saved)) == 2
+    first, second = (_detail_ids(store, p) for p in saved)
+    assert len(first) == 36 and first == second
+    assert set(_details(store)) == set(first.values())

@@ -159,7 +159,9 @@ def replicate_body(body: dict[str, Any], copies: int, base: int) -> dict[str, An
 def _copy_detail(text: str, k: int) -> dict[str, str]:
     """Copy ``k``'s own plan detail: the text with the copy named first, and its digest."""
     own = f'{{"copy":{k},{text[1:]}' if text.startswith("{") and text != "{}" else text
-    return {"detail": own, "digest": hashlib.sha256(own.encode()).hexdigest()[:32]}
+    from agent.bridge.plan_runs import detail_digest
+
+    return {"detail": own, "digest": detail_digest(own.encode())}
 
 
 def _copy_name(name: str | None, k: int) -> str | None:

@@ -382,10 +382,9 @@ def estate_from_store(
 def _dependency_rows(conn: Any) -> Iterator[tuple[Any, ...]]:
     """Every stored dependency row (the columns of ``_DEPENDENCY_COLUMNS``) by id, streamed
     through the driver's own cursor on the session's connection: a million rows without a
-    SQLAlchemy row each. An end's key and address come only where it is no stored asset (the
-    rest is named by its asset id; none otherwise: no text made for a million ends that are
-    never read), and of each time only its UTC day: SQLite's stored UTC text cut to the date,
-    PostgreSQL's date itself (a server-side cursor, a batch at a time)."""
+    SQLAlchemy row each. Of each time only its UTC day: SQLite's stored UTC text cut to the
+    date (a few distinct texts however varied the times, each parsed once), PostgreSQL's date
+    itself (a server-side cursor, a batch at a time)."""
     driver = conn.connection.driver_connection
     dialect = conn.dialect.name
     if dialect not in ("sqlite", "postgresql"):
@@ -396,21 +395,8 @@ def _dependency_rows(conn: Any) -> Iterator[tuple[Any, ...]]:
             .execution_options(yield_per=_BATCH)
         )
         return
-    ends = {
-        "src_key": "src_asset_id",
-        "src_address": "src_asset_id",
-        "dst_key": "dst_asset_id",
-        "dst_address": "dst_asset_id",
-    }
     day = "substr({0}, 1, 10)" if dialect == "sqlite" else "CAST({0} AT TIME ZONE 'UTC' AS DATE)"
-    names = [
-        f"CASE WHEN {ends[c]} IS NULL THEN {c} END"
-        if c in ends
-        else day.format(c)
-        if c in ("first_seen", "last_seen")
-        else c
-        for c in _DEPENDENCY_COLUMNS
-    ]
+    names = [day.format(c) if c in ("first_seen", "last_seen") else c for c in _DEPENDENCY_COLUMNS]
     query = f"SELECT {', '.join(names)} FROM cw_dependency ORDER BY id"
     if dialect == "sqlite":
         cursor = driver.execute(query)
@@ -677,7 +663,7 @@ class _PlanDetails:
     def ids(self, details: list[dict[str, Any]]) -> list[int]:
         """The detail id of each of ``details``, in order."""
         texts = [jsontext.dump_bytes(d) for d in details]
-        digests = [hashlib.sha256(t).hexdigest()[:32] for t in texts]
+        digests = [detail_digest(t) for t in texts]
         known = self.known
         wanted = {d: t for d, t in zip(digests, texts, strict=True) if d not in known}
         if wanted and self.any_stored:
@@ -718,6 +704,12 @@ class _PlanDetails:
             q = select_columns(table.c.digest, table.c.id).where(table.c.digest.in_(chosen))
             out.update((d, i) for d, i in self.conn.execute(q).all())
         return out
+
+
+def detail_digest(text: bytes) -> str:
+    """``cw_plan_detail.digest`` of a detail's JSON text: the first 128 bits of its SHA-256, in
+    hex (revision 0010's migration computes the same for the rows it moves)."""
+    return hashlib.sha256(text).hexdigest()[:32]
 
 
 # Digests looked up at a time: within SQLite's limit of bound values since 3.32 (999 before)

@@ -37,7 +37,14 @@ if TYPE_CHECKING:
     from planner.importer import parse_import, parse_import_stream
     from planner.lifecycle import Lifecycle, Product, Release, catalogue_from_mapping, parse_product
     from planner.matching import MatchingRules
-    from planner.model import AssetInput, Dependency, Estate, Exposure, Listener
+    from planner.model import (
+        AssetInput,
+        Dependency,
+        DependencyRows,
+        Estate,
+        Exposure,
+        Listener,
+    )
     from planner.movegroup import GroupLink, MoveGroup, MoveGroups
     from planner.planning import AssetPlan, Plan, WaveOutcome, plan
     from planner.replan import PreviousPlan, Replan
@@ -82,6 +89,7 @@ _LAZY: dict[str, str] = {
     "MatchingRules": "planner.matching",
     "AssetInput": "planner.model",
     "Dependency": "planner.model",
+    "DependencyRows": "planner.model",
     "Estate": "planner.model",
     "Exposure": "planner.model",
     "Listener": "planner.model",
@@ -136,6 +144,7 @@ __all__ = [
     "DebtFactor",
     "DebtSettings",
     "Dependency",
+    "DependencyRows",
     "Estate",
     "EstateError",
     "EstateGraph",

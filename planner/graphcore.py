@@ -17,7 +17,6 @@ import heapq
 import random
 import zlib
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import igraph
@@ -25,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.errors import EstateError
-from planner.model import AssetInput, Estate
+from planner.model import AssetInput, Estate, dependency_column
 
 if TYPE_CHECKING:  # networkx is the reference backend, imported only when one is asked for
     import networkx as nx
@@ -83,9 +82,13 @@ def index_estate(estate: Estate) -> EstateGraph:
         raise EstateError(f"duplicate asset ids: {', '.join(dupes[:10])} (ids must be unique)")
     deps = estate.dependencies
     m = len(deps)
-    try:  # map() with C getters: no Python frame per dependency
-        src = np.fromiter(map(index.__getitem__, map(_SRC, deps)), dtype=np.int64, count=m)
-        dst = np.fromiter(map(index.__getitem__, map(_DST, deps)), dtype=np.int64, count=m)
+
+    def numbers(name: str) -> IntArray:  # map() with C getters: no Python frame per dependency
+        found = map(index.__getitem__, dependency_column(deps, name))
+        return np.fromiter(found, dtype=np.int64, count=m)
+
+    try:
+        src, dst = numbers("src"), numbers("dst")
     except KeyError:
         missing = sorted({x for d in deps for x in (d.src, d.dst) if x not in index})
         raise EstateError(
@@ -93,17 +96,14 @@ def index_estate(estate: Estate) -> EstateGraph:
             f"{', '.join(missing[:10])} (add them as assets, external=True for outside peers)"
         ) from None
     # None becomes NaN as a float: ports are far below 2**53, so they convert back exactly
-    ports = np.array(list(map(_PORT, deps)), dtype=np.float64).reshape(m)
+    ports = np.array(list(dependency_column(deps, "port")), dtype=np.float64).reshape(m)
     port = np.where(np.isnan(ports), -1.0, ports).astype(np.int64)
-    count = np.maximum(np.fromiter(map(_COUNT, deps), dtype=np.int64, count=m), 1)
-    kind = np.fromiter(map(KIND_CODES.__getitem__, map(_KIND, deps)), dtype=np.int8, count=m)
+    count = np.maximum(np.fromiter(dependency_column(deps, "count"), dtype=np.int64, count=m), 1)
+    kinds = map(KIND_CODES.__getitem__, dependency_column(deps, "kind"))
+    kind = np.fromiter(kinds, dtype=np.int8, count=m)
     for arr in (src, dst, port, count, kind):
         arr.flags.writeable = False
     return EstateGraph(estate, assets, index, src, dst, port, count, kind)
-
-
-_SRC, _DST, _PORT = attrgetter("src"), attrgetter("dst"), attrgetter("port")
-_COUNT, _KIND = attrgetter("count"), attrgetter("kind")
 
 
 def distinct(keys: IntArray) -> IntArray:

@@ -9,8 +9,11 @@ A dependency ``src -> dst`` means *src* opened connections to *dst* (src depends
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
 from datetime import date
+from operator import attrgetter, itemgetter
+from typing import Any, overload
 
 from planner.errors import EstateError
 
@@ -164,9 +167,84 @@ class Dependency:
             )
 
 
+DependencyRow = tuple[
+    str, str, "int | None", "str | None", "str | None", int, "date | None", "date | None", str
+]
+
+
+class DependencyRows(Sequence[Dependency]):
+    """Dependencies kept as plain tuples, each the fields of a :class:`Dependency` in their
+    declared order (``src, dst, port, service, process, count, first_seen, last_seen, kind``),
+    read as :class:`Dependency` records one at a time. A store's million dependency rows
+    become a tuple each rather than a frozen record each (several times cheaper to make and
+    to keep), and the planner reads its columns (:meth:`column`) without either. Equal to any
+    sequence of the same dependencies."""
+
+    __slots__ = ("_rows",)
+    FIELDS = tuple(f.name for f in fields(Dependency))
+
+    def __init__(self, rows: Iterable[DependencyRow]) -> None:
+        kept = tuple(rows)
+        width = len(self.FIELDS)
+        if set(map(len, kept)) - {width}:
+            raise EstateError(
+                f"a dependency row must hold {width} fields: {', '.join(self.FIELDS)}"
+            )
+        kinds = set(map(itemgetter(width - 1), kept)) - set(DEPENDENCY_KINDS)
+        if kinds:
+            bad = sorted(map(repr, kinds))
+            raise EstateError(
+                f"dependency kind {', '.join(bad)} is not one of {', '.join(DEPENDENCY_KINDS)}"
+            )
+        self._rows: tuple[DependencyRow, ...] = kept
+
+    def column(self, name: str) -> Iterator[Any]:
+        """One field of every dependency, in order."""
+        return map(itemgetter(self.FIELDS.index(name)), self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Dependency: ...
+    @overload
+    def __getitem__(self, index: slice) -> DependencyRows: ...
+    def __getitem__(self, index: int | slice) -> Dependency | DependencyRows:
+        if isinstance(index, slice):
+            return DependencyRows(self._rows[index])
+        return Dependency(*self._rows[index])
+
+    def __iter__(self) -> Iterator[Dependency]:
+        return (Dependency(*r) for r in self._rows)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DependencyRows):
+            return self._rows == other._rows
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"DependencyRows(<{len(self._rows)} dependencies>)"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (DependencyRows, (self._rows,))
+
+
+def dependency_column(dependencies: Sequence[Dependency], name: str) -> Iterator[Any]:
+    """One field of every dependency, in order, from a tuple of records or from rows."""
+    if isinstance(dependencies, DependencyRows):
+        return dependencies.column(name)
+    return map(attrgetter(name), dependencies)
+
+
 @dataclass(frozen=True, slots=True)
 class Estate:
-    """Everything the planner plans: assets and the dependencies between them."""
+    """Everything the planner plans: assets and the dependencies between them (a tuple of
+    :class:`Dependency` records, or :class:`DependencyRows` for many)."""
 
     assets: tuple[AssetInput, ...]
-    dependencies: tuple[Dependency, ...] = ()
+    dependencies: tuple[Dependency, ...] | DependencyRows = ()

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, delete, select
 
 import planner
+from agent.bridge.apart import apart
 from agent.bridge.plan_views import build_views
 from agent.errors import ConfigError
 from agent.store import Store, jsontext, utcnow
@@ -254,7 +255,7 @@ def estate_from_store(
         ids = {a.id: str(a.id) for a in assets}  # as the planner knows them: one string each
         known = set(ids.values())
         externals: dict[str, planner.AssetInput] = {}
-        dependencies: list[planner.Dependency] = []
+        dependencies: list[planner.model.DependencyRow] = []
         # one object for each distinct port, service, process and external key: a million
         # edges name a few (``keep(v, v)``: v, or the equal value kept first)
         kept: dict[Any, Any] = {}
@@ -267,7 +268,7 @@ def estate_from_store(
                 externals[node] = _external(node, address)
             return node
 
-        Dependency, add, day_of = planner.Dependency, dependencies.append, days.get
+        add, day_of = dependencies.append, days.get
         for (
             src_id,
             dst_id,
@@ -290,8 +291,8 @@ def estate_from_store(
             dst = ids.get(dst_id)
             if dst is None:
                 dst = end(dst_id, dst_key, dst_address)
-            add(  # by position, as Dependency declares its fields: a million of them
-                Dependency(
+            add(  # a Dependency's fields by position, as planner.DependencyRows keeps them
+                (
                     src,
                     dst,
                     keep(port, port),
@@ -300,6 +301,7 @@ def estate_from_store(
                     count if count > 1 else 1,
                     day_of(first_seen) or day(first_seen),
                     day_of(last_seen) or day(last_seen),
+                    "unknown",
                 )
             )
     from agent.inventory.dependencies import service_names
@@ -376,7 +378,7 @@ def estate_from_store(
             )
         )
     all_assets = tuple(inputs) + tuple(externals[k] for k in sorted(externals))
-    return planner.Estate(assets=all_assets, dependencies=tuple(dependencies))
+    return planner.Estate(assets=all_assets, dependencies=planner.DependencyRows(dependencies))
 
 
 def _dependency_rows(conn: Any) -> Iterator[tuple[Any, ...]]:
@@ -384,7 +386,9 @@ def _dependency_rows(conn: Any) -> Iterator[tuple[Any, ...]]:
     through the driver's own cursor on the session's connection: a million rows without a
     SQLAlchemy row each. Of each time only its UTC day: SQLite's stored UTC text cut to the
     date (a few distinct texts however varied the times, each parsed once), PostgreSQL's date
-    itself (a server-side cursor, a batch at a time)."""
+    itself (a server-side cursor, a batch at a time). An end's key and address are read only
+    where the end is not a stored asset (NULL otherwise): the estate names a stored asset by
+    its id."""
     driver = conn.connection.driver_connection
     dialect = conn.dialect.name
     if dialect not in ("sqlite", "postgresql"):
@@ -396,7 +400,14 @@ def _dependency_rows(conn: Any) -> Iterator[tuple[Any, ...]]:
         )
         return
     day = "substr({0}, 1, 10)" if dialect == "sqlite" else "CAST({0} AT TIME ZONE 'UTC' AS DATE)"
-    names = [day.format(c) if c in ("first_seen", "last_seen") else c for c in _DEPENDENCY_COLUMNS]
+    # an end's key and address only where it is not a stored asset (else NULL: no text made)
+    external = "CASE WHEN {0}_asset_id IS NULL THEN {0}_{1} END"
+    named = {
+        "first_seen": day.format("first_seen"),
+        "last_seen": day.format("last_seen"),
+        **{f"{e}_{c}": external.format(e, c) for e in ("src", "dst") for c in ("key", "address")},
+    }
+    names = [named.get(c, c) for c in _DEPENDENCY_COLUMNS]
     query = f"SELECT {', '.join(names)} FROM cw_dependency ORDER BY id"
     if dialect == "sqlite":
         cursor = driver.execute(query)
@@ -534,19 +545,52 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
     """Store the plan: summary, per-asset results, waves and the full JSON. Returns its id.
     ``body`` is ``result.to_dict()`` when the caller has it already."""
     created = utcnow()
-    doc = result.to_dict() if body is None else body
+
+    def packed_body() -> tuple[str, bytes, str]:
+        return _packed_body(result.to_dict() if body is None else body, created)
+
+    # A large plan's body (seconds of CPU: its document, text, digest, packing and views) is
+    # made in a forked child while this process writes the plan's rows, where it can fork
+    # (the command line; agent.bridge.apart says when); else here, before the rows.
+    with apart(packed_body, when=len(result.assets) >= PACK_APART_FROM) as packing:
+        later = packing.result if packing.forked else None
+        plan_id = _save_rows(store, result, created, None if later else packed_body(), later)
+    _refresh_statistics(store)
+    return plan_id
+
+
+# Assets from which a plan's body is made apart from its rows (below it a fork costs more
+# than it saves).
+PACK_APART_FROM = 5_000
+
+
+def _packed_body(doc: Mapping[str, Any], created: datetime) -> tuple[str, bytes, str]:
+    """A plan's stored body from its document: the digest of its text, the text packed, and
+    the API's views of it as JSON text."""
     data = jsontext.dump_bytes(doc, sort_keys=True, ascii_only=True)
     # The text's digest and packing run on another thread (hashlib and zlib let go of the
     # interpreter on large buffers) while this one builds the API's views from the document
     # as plan_body reads it back (the plan's id is filled in when a view is read:
-    # plan_views.stored_view), so they are ready with the plan. The document and its text are
-    # let go of before the rows are written (hundreds of MB each at 100,000 assets).
+    # plan_views.stored_view), so they are ready with the plan.
     with ThreadPoolExecutor(1, thread_name_prefix="cloudward-plan-pack") as pool:
         packing = pool.submit(_digest_and_pack, data)
         del data
         views = build_views({**doc, "plan_id": None, "created_at": created.isoformat()})
-        del doc
         digest, packed = packing.result()
+    return digest, packed, jsontext.dumps(views)
+
+
+def _save_rows(
+    store: Store,
+    result: planner.Plan,
+    created: datetime,
+    body: tuple[str, bytes, str] | None,
+    later: Callable[[], tuple[str, bytes, str]] | None,
+) -> int:
+    """The plan's rows, and its body (digest, packed text, views): ``body`` made before (its
+    document and text already let go of: hundreds of MB each at 100,000 assets), or
+    ``later``'s, asked for once the rows are written."""
+    digest, packed, views = body or ("", b"", "")
     summary = {**result.summary(), "warnings": list(result.warnings)}
     if result.replan is not None:
         summary["replan"] = {
@@ -565,7 +609,7 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
             body="",
             body_zlib=packed,
             # with the row, not after: SQLite rewrites a whole row (its body too) on an update
-            views=jsontext.dumps(views),
+            views=views,
         )
         s.add(row)
         s.flush()
@@ -632,8 +676,11 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
                     },
                 )
             )
+        if later is not None:  # the body made meanwhile: one update of a small row
+            digest, packed, views = later()
+            row.digest, row.body_zlib, row.views = digest, packed, views
+            s.add(row)
         s.commit()
-    _refresh_statistics(store)
     return plan_id
 
 

@@ -38,6 +38,8 @@ def test_tiny_run_prints_the_line_and_the_table() -> None:
     assert 0 < int(fields["planned_dependencies"]) <= 10 * ASSETS
     assert fields["same_plan"] == "yes", "the command stores the plan the planner makes"
     assert int(fields["peak_mb"]) > 0 and int(fields["planner_peak_mb"]) > 0
+    # a plan this small makes its body in the command's own process: no helper forked
+    assert int(fields["helper_peak_mb"]) == 0
     # the re-plan of the unchanged estate shares the first plan's per-asset details
     assert float(fields["replan_seconds"]) > 0 and int(fields["replan_peak_mb"]) > 0
     assert float(fields["replan_db_mb"]) < float(fields["plan_db_mb"])
@@ -60,6 +62,8 @@ def test_tiny_run_prints_the_line_and_the_table() -> None:
         "s",
         "ratio",
         "command",
+        "MB",
+        "helper",
         "MB",
         "planner",
         "MB",

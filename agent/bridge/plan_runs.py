@@ -8,8 +8,9 @@ import hashlib
 import json
 import logging
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -230,27 +231,20 @@ def estate_from_store(
         assets = conn.exec_driver_sql(
             f"SELECT {', '.join(_ASSET_COLUMNS)} FROM cw_asset WHERE status = 'active' ORDER BY id"
         ).all()
-        gone = set(
-            s.exec(select(m.Asset.id).where(m.Asset.status != "active")).all()
-        )  # replaced: history, neither planned nor a dependency's end
+        read = conn.exec_driver_sql  # plain rows, as for the assets
+        # replaced: history, neither planned nor a dependency's end
+        gone = {r[0] for r in read("SELECT id FROM cw_asset WHERE status != 'active'")}
         placed = hosted_on(s)
         addresses: dict[int, list[str]] = {}
-        for aid, addr in s.exec(select(m.AddressRow.asset_id, m.AddressRow.address)).all():
+        for aid, addr in read("SELECT asset_id, address FROM cw_address"):
             addresses.setdefault(aid, []).append(addr)
         software: dict[int, set[tuple[str, str | None]]] = {}
-        for aid, name, version in s.exec(
-            select(m.SoftwareRow.asset_id, m.SoftwareRow.name, m.SoftwareRow.version)
-        ).all():
+        for aid, name, version in read("SELECT asset_id, name, version FROM cw_software"):
             software.setdefault(aid, set()).add((name, version))
         listening: dict[int, set[tuple[int, str, str | None]]] = {}
-        for aid, port, proto, proc in s.exec(
-            select(
-                m.ListeningRow.asset_id,
-                m.ListeningRow.port,
-                m.ListeningRow.proto,
-                m.ListeningRow.process,
-            )
-        ).all():
+        for aid, port, proto, proc in read(
+            "SELECT asset_id, port, proto, process FROM cw_listening"
+        ):
             listening.setdefault(aid, set()).add((port, proto, proc))
         ids = {a.id: str(a.id) for a in assets}  # as the planner knows them: one string each
         known = set(ids.values())
@@ -309,76 +303,119 @@ def estate_from_store(
     names = service_names()
     hosts = {a.name.lower(): str(a.id) for a in assets}
     inputs = []
+    # tags, exposures, planning hints and make/model repeat across assets: each distinct
+    # stored value is read once (SQLite gives JSON as text; PostgreSQL's decoded lists are
+    # looked up by their text)
+    read_tags, read_exposures, read_hints = (
+        _memo(_tag_facts),
+        _memo(_exposures),
+        _memo(lambda stored: _planning_hints(json_value(stored) or {}, hosts)),
+    )
+    virtual_hint = _memo(_virtual_hint)
     for a in assets:
-        tags = tuple(json_value(a.tags) or ())
-        env = next((ENV_TAGS[t.lower()] for t in tags if t.lower() in ENV_TAGS), "unknown")
-        app = next((t.split(":", 1)[1] for t in tags if t.lower().startswith("app:")), None)
-        crit = next(
-            (t.split(":", 1)[1].lower() for t in tags if t.lower().startswith("criticality:")), None
-        )
-        hint = f"{a.vendor} {a.model or ''}".lower()
-        virtual = True if any(h in hint for h in VIRTUAL_HINTS) else None
-        exposures = []
-        ports = {p for p, proto, _ in listening.get(a.id, set()) if proto == "tcp"}
-        if 23 in ports:
-            exposures.append(planner.Exposure("telnet", "TCP port 23 is listening"))
-        for e in json_value(a.exposures) or ():
-            if e.get("kind") in planner.model.EXPOSURE_KINDS:
-                exposures.append(planner.Exposure(str(e["kind"]), str(e.get("detail") or "")))
-        hints = _planning_hints(json_value(a.planning) or {}, hosts)
+        tags, env, app, crit = read_tags(a.tags)
+        exposures = read_exposures(a.exposures)
+        if 23 in {p for p, proto, _ in listening.get(a.id, ()) if proto == "tcp"}:
+            exposures = (planner.Exposure("telnet", "TCP port 23 is listening"), *exposures)
+        hints = dict(read_hints(a.planning))  # a copy: set below for this asset alone
         if a.device_class == ENDPOINT:
             hints["hub"] = False  # never set aside as shared infrastructure into wave 0
         if placed.get(a.id) is not None and placed[a.id] not in gone:
             hints["host"] = str(placed[a.id])
             hints.setdefault("virtual", True)  # a hypervisor lists it: a virtual machine
-        inputs.append(
-            planner.AssetInput(
-                **{
-                    **dict(
-                        id=ids[a.id],
-                        name=a.name,
-                        addresses=tuple(sorted(addresses.get(a.id, []))),
-                        site=a.site,
-                        environment=env,
-                        device_class=a.device_class
-                        if a.device_class in planner.model.DEVICE_CLASSES
-                        else "unknown",
-                        vendor=None if a.vendor == "unknown" else a.vendor,
-                        model=a.model,
-                        serial=a.serial,
-                        os_name=a.os_name,
-                        os_version=a.os_version,
-                        firmware=a.firmware,
-                        software=tuple(
-                            sorted(software.get(a.id, set()), key=lambda x: (x[0], x[1] or ""))
-                        ),
-                        cpu_count=a.cpu_count,
-                        memory_bytes=a.memory_bytes,
-                        disk_bytes=a.disk_bytes,
-                        cpu_util_pct=a.cpu_pct,
-                        memory_util_pct=a.mem_pct,
-                        listening=tuple(
-                            planner.Listener(p, proto, names.get(p), proc)
-                            for p, proto, proc in sorted(
-                                listening.get(a.id, set()), key=lambda x: (x[0], x[1], x[2] or "")
-                            )
-                        ),
-                        exposures=tuple(exposures),
-                        first_seen=day(a.first_seen),
-                        manufactured=day(a.manufacture_date),
-                        bios_date=day(a.bios_date),
-                        application=app,
-                        tags=tags,
-                        criticality=crit,
-                        virtual=virtual,
-                    ),
-                    **usage.get(a.id, {}),  # sampled history over the single poll
-                    **hints,
-                }
-            )
-        )
+        fields: dict[str, Any] = {
+            "id": ids[a.id],
+            "name": a.name,
+            "addresses": tuple(sorted(addresses.get(a.id, ()))),
+            "site": a.site,
+            "environment": env,
+            "device_class": a.device_class
+            if a.device_class in planner.model.DEVICE_CLASSES
+            else "unknown",
+            "vendor": None if a.vendor == "unknown" else a.vendor,
+            "model": a.model,
+            "serial": a.serial,
+            "os_name": a.os_name,
+            "os_version": a.os_version,
+            "firmware": a.firmware,
+            "software": tuple(sorted(software.get(a.id, ()), key=_software_order)),
+            "cpu_count": a.cpu_count,
+            "memory_bytes": a.memory_bytes,
+            "disk_bytes": a.disk_bytes,
+            "cpu_util_pct": a.cpu_pct,
+            "memory_util_pct": a.mem_pct,
+            "listening": tuple(
+                planner.Listener(p, proto, names.get(p), proc)
+                for p, proto, proc in sorted(listening.get(a.id, ()), key=_listener_order)
+            ),
+            "exposures": exposures,
+            "first_seen": day(a.first_seen),
+            "manufactured": day(a.manufacture_date),
+            "bios_date": day(a.bios_date),
+            "application": app,
+            "tags": tags,
+            "criticality": crit,
+            "virtual": virtual_hint((a.vendor, a.model)),
+        }
+        used = usage.get(a.id)
+        if used:
+            fields.update(used)  # sampled history over the single poll
+        fields.update(hints)
+        inputs.append(planner.AssetInput(**fields))
     all_assets = tuple(inputs) + tuple(externals[k] for k in sorted(externals))
     return planner.Estate(assets=all_assets, dependencies=planner.DependencyRows(dependencies))
+
+
+def _memo(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``read`` of a stored value, once for each distinct one (an unhashable value, such as a
+    list PostgreSQL's driver decoded, by its JSON text)."""
+    seen: dict[Any, Any] = {}
+
+    def once(stored: Any) -> Any:
+        key = (
+            stored
+            if stored is None or isinstance(stored, str | bytes | tuple)
+            else (jsontext.dumps(stored, sort_keys=True))
+        )
+        if key not in seen:
+            seen[key] = read(stored)
+        return seen[key]
+
+    return once
+
+
+def _tag_facts(stored: Any) -> tuple[tuple[str, ...], str, str | None, str | None]:
+    """An asset's stored tags, and the environment, application and criticality they name."""
+    tags = tuple(json_value(stored) or ())
+    env = next((ENV_TAGS[t.lower()] for t in tags if t.lower() in ENV_TAGS), "unknown")
+    app = next((t.split(":", 1)[1] for t in tags if t.lower().startswith("app:")), None)
+    crit = next(
+        (t.split(":", 1)[1].lower() for t in tags if t.lower().startswith("criticality:")), None
+    )
+    return tags, env, app, crit
+
+
+def _exposures(stored: Any) -> tuple[planner.Exposure, ...]:
+    """An asset's stored exposures of the kinds the planner knows."""
+    return tuple(
+        planner.Exposure(str(e["kind"]), str(e.get("detail") or ""))
+        for e in json_value(stored) or ()
+        if e.get("kind") in planner.model.EXPOSURE_KINDS
+    )
+
+
+def _virtual_hint(make: tuple[str | None, str | None]) -> bool | None:
+    """True when an asset's vendor and model name a hypervisor's virtual hardware."""
+    hint = f"{make[0]} {make[1] or ''}".lower()
+    return True if any(h in hint for h in VIRTUAL_HINTS) else None
+
+
+def _software_order(item: tuple[str, str | None]) -> tuple[str, str]:
+    return item[0], item[1] or ""
+
+
+def _listener_order(item: tuple[int, str, str | None]) -> tuple[int, str, str]:
+    return item[0], item[1], item[2] or ""
 
 
 def _dependency_rows(conn: Any) -> Iterator[tuple[Any, ...]]:
@@ -566,18 +603,27 @@ PACK_APART_FROM = 5_000
 
 def _packed_body(doc: Mapping[str, Any], created: datetime) -> tuple[str, bytes, str]:
     """A plan's stored body from its document: the digest of its text, the text packed, and
-    the API's views of it as JSON text."""
-    data = jsontext.dump_bytes(doc, sort_keys=True, ascii_only=True)
-    # The text's digest and packing run on another thread (hashlib and zlib let go of the
-    # interpreter on large buffers) while this one builds the API's views from the document
-    # as plan_body reads it back (the plan's id is filled in when a view is read:
-    # plan_views.stored_view), so they are ready with the plan.
+    the API's views of it as JSON text.
+
+    The text is made a thousand assets at a time and each piece digested and handed to a
+    packing thread as it is made (zlib lets go of the interpreter, so making and packing
+    overlap, and the whole text is never held: 355 MB at 100,000 assets); then the views are
+    built from the document as plan_body reads it back (the plan's id is filled in when a view
+    is read: plan_views.stored_view)."""
+    digest = hashlib.sha256()
+    packer = zlib.compressobj(1)  # jsontext.packed's level: a zlib stream it reads back
+    packed: list[bytes] = []
     with ThreadPoolExecutor(1, thread_name_prefix="cloudward-plan-pack") as pool:
-        packing = pool.submit(_digest_and_pack, data)
-        del data
-        views = build_views({**doc, "plan_id": None, "created_at": created.isoformat()})
-        digest, packed = packing.result()
-    return digest, packed, jsontext.dumps(views)
+        waiting: list[Future[bytes]] = []
+        for piece in jsontext.dump_pieces(doc, "assets", ascii_only=True):
+            digest.update(piece)
+            waiting.append(pool.submit(packer.compress, piece))
+            if len(waiting) > 2:  # at most two pieces held beside the one being made
+                packed.append(waiting.pop(0).result())
+        packed.extend(w.result() for w in waiting)
+    packed.append(packer.flush())
+    views = build_views({**doc, "plan_id": None, "created_at": created.isoformat()})
+    return digest.hexdigest(), b"".join(packed), jsontext.dumps(views)
 
 
 def _save_rows(
@@ -762,11 +808,6 @@ def detail_digest(text: bytes) -> str:
 # Digests looked up at a time: within SQLite's limit of bound values since 3.32 (999 before)
 # and PostgreSQL's (65,535).
 _DIGESTS = 30_000
-
-
-def _digest_and_pack(data: bytes) -> tuple[str, bytes]:
-    """SHA-256 of a plan's text (ASCII: one byte a character) and the text packed."""
-    return hashlib.sha256(data).hexdigest(), jsontext.packed(data)
 
 
 def _refresh_statistics(store: Store) -> None:

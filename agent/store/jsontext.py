@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -33,6 +34,36 @@ def dump_bytes(value: Any, *, sort_keys: bool = False, ascii_only: bool = False)
     if ascii_only and not data.isascii():
         data = _BEYOND_ASCII.sub(_escaped, data)  # only inside strings: JSON has no other place
     return data
+
+
+def dump_pieces(
+    doc: Mapping[str, Any], split: str, *, per: int = 1_000, ascii_only: bool = False
+) -> Iterator[bytes]:
+    """``dump_bytes(doc, sort_keys=True, ascii_only=...)`` in pieces whose concatenation is
+    that very text: ``doc[split]`` (a list) written ``per`` items at a time, the rest of the
+    document around it. A plan's hundreds of MB of text can then be digested and packed as it
+    is made, never held whole."""
+
+    def text(value: Any) -> bytes:
+        return dump_bytes(value, sort_keys=True, ascii_only=ascii_only)
+
+    keys = sorted(doc, key=str)
+    if (
+        split not in doc
+        or not isinstance(doc[split], list)
+        or any(not isinstance(k, str) for k in keys)
+    ):
+        yield text(doc)
+        return
+    before = {k: doc[k] for k in keys if k < split}
+    after = {k: doc[k] for k in keys if k > split}
+    head = text(before)[:-1]  # without its closing brace
+    yield head + (b"," if before else b"") + text(split) + b":["
+    items = doc[split]
+    for first in range(0, len(items), per):
+        chunk = text(items[first : first + per])[1:-1]  # the items without their brackets
+        yield (b"," if first else b"") + chunk
+    yield b"]" + (b"," + text(after)[1:] if after else b"}")
 
 
 _BEYOND_ASCII = re.compile(rb"[\x80-\xff]+")

@@ -36,3 +36,24 @@ def test_what_orjson_refuses_falls_back_to_the_standard_library() -> None:
     big = {"counter": 2**70}
     assert jsontext.loads(jsontext.dumps(big)) == big
     assert math.isnan(jsontext.loads('{"x": NaN}')["x"])  # written by an older version
+
+
+@pytest.mark.parametrize("per", [1, 2, 1000])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"a": 1, "assets": [{"x": 1.5}, {"y": "£ café"}, None], "z": [1, {"k": "v"}]},
+        {"assets": []},
+        {"assets": [1, 2, 3]},
+        {"b": {"nested": [2]}, "assets": ["only before"]},
+        {"assets": ["only after"], "c": 3},
+        {"no": "list to split"},
+        {"assets": "not a list", "b": 1},
+    ],
+)
+def test_pieces_join_into_the_whole_text(doc: dict[str, object], per: int) -> None:
+    pieces = list(jsontext.dump_pieces(doc, "assets", per=per, ascii_only=True))
+    assert b"".join(pieces) == jsontext.dump_bytes(doc, sort_keys=True, ascii_only=True)
+    items = doc.get("assets")
+    if isinstance(items, list) and per == 1:
+        assert len(pieces) == len(items) + 2  # what comes before, each item, what comes after

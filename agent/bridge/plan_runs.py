@@ -231,11 +231,17 @@ def _days() -> tuple[dict[Any, date | None], Callable[[Any], date | None]]:
 
 
 def estate_from_store(
-    store: Store, today: date | None = None, window_days: int = USAGE_WINDOW_DAYS
+    store: Store,
+    today: date | None = None,
+    window_days: int = USAGE_WINDOW_DAYS,
+    *,
+    dependencies: bool = True,
 ) -> planner.Estate:
     """Every active asset (not one replaced by another box) and the dependencies between them
     as the planner's frozen input; a virtual machine's ``host`` is the hypervisor that its
-    stored ``hosts`` link names, else the one its import's hint names.
+    stored ``hosts`` link names, else the one its import's hint names. Without
+    ``dependencies``, the assets alone (no dependency, no external peer): what reading the
+    assets' own facts needs, seconds sooner at a million dependencies.
 
     CPU and memory utilisation are the p95 over the stored daily rollups of the last
     ``window_days`` up to ``today`` (default: each asset's newest rollup day), with the number
@@ -269,7 +275,7 @@ def estate_from_store(
         ids = {a.id: str(a.id) for a in assets}  # as the planner knows them: one string each
         known = set(ids.values())
         externals: dict[str, planner.AssetInput] = {}
-        dependencies: list[planner.model.DependencyRow] = []
+        edges: list[planner.model.DependencyRow] = []
         # one object for each distinct port, service, process and external key: a million
         # edges name a few (``keep(v, v)``: v, or the equal value kept first)
         kept: dict[Any, Any] = {}
@@ -282,7 +288,7 @@ def estate_from_store(
                 externals[node] = _external(node, address)
             return node
 
-        add, day_of = dependencies.append, days.get
+        add, day_of = edges.append, days.get
         for (
             src_id,
             dst_id,
@@ -296,7 +302,7 @@ def estate_from_store(
             count,
             first_seen,
             last_seen,
-        ) in _dependency_rows(conn):
+        ) in _dependency_rows(conn) if dependencies else ():
             if gone and (src_id in gone or dst_id in gone):
                 continue
             src = ids.get(src_id)  # the common case: both ends are stored assets
@@ -383,7 +389,7 @@ def estate_from_store(
         fields.update(hints)
         inputs.append(planner.AssetInput(**fields))
     all_assets = tuple(inputs) + tuple(externals[k] for k in sorted(externals))
-    return planner.Estate(assets=all_assets, dependencies=planner.DependencyRows(dependencies))
+    return planner.Estate(assets=all_assets, dependencies=planner.DependencyRows(edges))
 
 
 def _memo(read: Callable[[Any], Any]) -> Callable[[Any], Any]:

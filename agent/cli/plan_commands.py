@@ -581,7 +581,7 @@ def lifecycle_gaps(
         sys.exit(2)
     store = open_store(settings, database)
     try:
-        estate = estate_from_store(store)
+        estate = estate_from_store(store, dependencies=False)  # its assets' own facts
         facts = load_lifecycle(store)
     finally:
         store.close()

@@ -57,3 +57,26 @@ def test_external_peers_are_not_counted_as_assets(tmp_path: Path) -> None:
     assert page["total"] == 2
     assert sum(n for _, n in page["by_status"]) == 2
     assert sum(page["plan"]["summary"]["strategies"].values()) == page["total"]
+
+
+def test_an_estate_without_dependencies_has_the_same_assets(tmp_path: Path) -> None:
+    """``lifecycle gaps`` reads the assets alone (no dependency, no external peer): each asset
+    is read exactly as the planner's whole estate has it."""
+    from agent.bridge.plan_runs import estate_from_store
+
+    db = tmp_path / "cw.db"
+    source = tmp_path / "estate.json"
+    source.write_text(json.dumps(ESTATE), encoding="utf-8")
+    assert run(db, "import", str(source)).exit_code == 0
+    store = Store.open(f"sqlite:///{db}", create=False)
+    try:
+        whole = estate_from_store(store)
+        alone = estate_from_store(store, dependencies=False)
+    finally:
+        store.close()
+    assert len(whole.dependencies) == 3 and len(alone.dependencies) == 0
+    assert [a.name for a in whole.assets if a.external] == ["198.51.100.7", "203.0.113.9"]
+    assert alone.assets == tuple(a for a in whole.assets if not a.external)
+    r = run(db, "lifecycle", "gaps", "--today", "2026-11-01", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["assets"] == 2

@@ -52,6 +52,11 @@ def test_snmpd_sample_reads_this_machine(snmpd: Any) -> None:
     cpu = cpu_between(first, second)
     assert cpu is not None and 0 <= cpu <= 100
     rates = throughput(first, second, 1.0)
+    for _ in range(3):  # this machine's interfaces are not the test's: one may come or go
+        if rates is not None:
+            break
+        first, second = second, _sample(snmpd)
+        rates = throughput(first, second, 1.0)
     assert rates is not None and min(rates) >= 0  # our own SNMP traffic, at least
 
 

@@ -177,6 +177,7 @@ _ASSET_COLUMNS = (
     "manufacture_date",
     "bios_date",
 )
+_JSON_COLUMNS = frozenset({"tags", "exposures", "planning"})
 # an asset's columns by name, as a tuple: read a hundred thousand times each, faster than a
 # SQLAlchemy row's
 _AssetColumns = collections.namedtuple("_AssetColumns", _ASSET_COLUMNS)  # type: ignore[misc]
@@ -252,9 +253,12 @@ def estate_from_store(
         conn = s.connection()
         # as the driver gives them (no per-value type processing: JSON columns are decoded
         # and times cut to their UTC day below, as they are used)
+        # JSON columns as text on PostgreSQL too: each distinct text is decoded once (_memo)
+        as_text = "{0}::text AS {0}" if conn.dialect.name == "postgresql" else "{0}"
+        columns = [as_text.format(c) if c in _JSON_COLUMNS else c for c in _ASSET_COLUMNS]
         assets = _driver_rows(
             conn,
-            f"SELECT {', '.join(_ASSET_COLUMNS)} FROM cw_asset WHERE status = 'active' ORDER BY id",
+            f"SELECT {', '.join(columns)} FROM cw_asset WHERE status = 'active' ORDER BY id",
             _AssetColumns._make,
         )
         read = conn.exec_driver_sql  # plain rows, as for the assets

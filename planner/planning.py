@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -27,7 +27,7 @@ from planner.model import Estate
 from planner.movegroup import LANDING_ZONE, MoveGroups, restrategise
 from planner.replan import PreviousPlan, Replan, carry_over, explain_moves
 from planner.review import judge_at_move, keep_what_stays_needs
-from planner.schedule import horizon_warning
+from planner.schedule import OVERLAPS_FREEZE, horizon_warning
 from planner.settings import Settings
 from planner.strategy import StrategyChoice, choose_strategy
 from planner.support import AssetSupport, assess_support
@@ -261,9 +261,28 @@ def plan(
         years,
         c.currency,
         sources,
-        (late,) if late else (),
+        tuple(w for w in (late, *_freeze_overlaps(waves)) if w),
         replan,
     )
+
+
+def _freeze_overlaps(waves: Sequence[Wave]) -> list[str]:
+    """A warning for each wave that overlaps a change freeze (no gap between the freezes holds
+    its work: see planner.schedule.Calendar.place)."""
+    out = []
+    for w in waves:
+        names = [
+            r.removeprefix(OVERLAPS_FREEZE).split(": no gap")[0]
+            for r in w.reasons
+            if r.startswith(OVERLAPS_FREEZE)
+        ]
+        if names:
+            out.append(
+                f"wave {w.number} ({w.start} to {w.end}) overlaps the change "
+                f"freeze{'s' if len(names) > 1 else ''} {'; '.join(names)}: no gap between "
+                "the freezes holds its work; see the wave's reasons for what would avoid it"
+            )
+    return out
 
 
 def _outcome(wave: Wave, by_id: Mapping[str, AssetPlan]) -> WaveOutcome:

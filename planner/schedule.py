@@ -5,7 +5,9 @@ day falls inside one); when a freeze comes before a full wave would end, the wav
 to end before it (so it takes less work: only what fits moves before the freeze) as long as at
 least ``freeze_min_weeks`` remain. Only a wave that still cannot end before the freeze (too
 little room, or one group needing longer) starts after it. No wave overlaps a freeze, and no
-wave is pushed whole past one while there is room to work before it.
+wave is pushed whole past one while there is room to work before it, except a wave longer than
+every gap between the freezes: it starts when due and its reasons name the freezes it overlaps
+(pushing it on would only move it past every freeze the calendar knows, years away).
 
 :func:`horizon_warning`: a plan running past ``horizon_years`` or ``horizon_waves`` says so and
 suggests the team capacity that would finish inside the horizon.
@@ -28,13 +30,16 @@ class Calendar:
     """Concrete freeze spans (start, end inclusive, name), sorted by start."""
 
     spans: tuple[Span, ...]
+    # the last day the spans are known for (yearly freezes are laid out that far); None: every
+    # freeze is a one-off, all of them known
+    until: date | None = None
 
     @classmethod
-    def of(cls, windows: Sequence[FreezeWindow], first: date, years: int = 12) -> Calendar:
-        spans = {
-            (s, e, w.name) for w in windows for s, e in w.spans(first.year - 1, first.year + years)
-        }
-        return cls(tuple(sorted(spans)))
+    def of(cls, windows: Sequence[FreezeWindow], first: date, years: int = 30) -> Calendar:
+        last = first.year + years
+        spans = {(s, e, w.name) for w in windows for s, e in w.spans(first.year - 1, last)}
+        recurring = any(w.recurring for w in windows)
+        return cls(tuple(sorted(spans)), date(last, 12, 31) if recurring else None)
 
     def clear_start(self, day: date) -> tuple[date, tuple[str, ...]]:
         """``day``, or the day after the freeze(s) it falls in, and their names."""
@@ -54,17 +59,38 @@ class Calendar:
         ahead = [s for s, _, _ in self.spans if s >= day]
         return (min(ahead) - day).days if ahead else None
 
-    def place(self, start: date, days: int) -> tuple[date, tuple[str, ...]]:
-        """The first day from ``start`` with ``days`` days clear of every freeze, and the names
-        of the freezes that pushed it."""
+    def place(self, start: date, days: int) -> tuple[date, tuple[str, ...], tuple[str, ...]]:
+        """The first day from ``start`` with ``days`` days clear of every freeze, the names of
+        the freezes that pushed it, and none overlapped. When no gap between the freezes is
+        that long (yearly freezes closer together than the work takes), ``start`` itself, none
+        that pushed it and the names of the freezes the span overlaps: pushing it would only
+        move it past every freeze the calendar knows, years on."""
         day, names = start, list[str]()
         while True:
             end = day + timedelta(days=days - 1)
+            if self.until is not None and end > self.until:
+                break
             clash = [(s, e, n) for s, e, n in self.spans if s <= end and e >= day]
             if not clash:
-                return day, tuple(names)
+                return day, tuple(names), ()
             names.extend(n for _, _, n in clash if n not in names)
             day = max(e for _, e, _ in clash) + timedelta(days=1)
+        end = start + timedelta(days=days - 1)
+        overlapped = dict.fromkeys(n for s, e, n in self.spans if s <= end and e >= start)
+        return start, (), tuple(overlapped)
+
+
+# How a wave's reasons name a freeze it overlaps (see Calendar.place).
+OVERLAPS_FREEZE = "overlaps freeze: "
+
+
+def overlap_reasons(names: Sequence[str], weeks: int) -> list[str]:
+    """A wave's reasons for the freezes it overlaps, each with what would avoid it."""
+    return [
+        f"{OVERLAPS_FREEZE}{name}: no gap between freezes holds its {weeks} weeks of work "
+        "(split its groups, raise waves.team_days_per_week or shorten the freezes)"
+        for name in names
+    ]
 
 
 def horizon_warning(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from planner.movegroup import MoveGroup
-from planner.schedule import Calendar
+from planner.schedule import Calendar, overlap_reasons
 from planner.wave_settings import WaveSettings
 
 
@@ -218,8 +218,9 @@ def fill_wave(
             f"stretched to {weeks} weeks: {effort:.0f} days of work at "
             f"{s.team_days_per_week:g} days a week"
         )
-    start, pushed = calendar.place(start, weeks * 7)
+    start, pushed, overlapped = calendar.place(start, weeks * 7)
     reasons.extend(f"moved after freeze: {p}" for p in pushed)
+    reasons.extend(overlap_reasons(overlapped, weeks))
     end = start + timedelta(days=weeks * 7 - 1)
     kind = "pilot" if pilot else ("nonprod" if env == 0 else "prod")
     members = tuple(a for g in sorted(chosen) for a in by_id[g].assets)

@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from planner.dates import next_monday
 from planner.errors import ScheduleError
 from planner.movegroup import LANDING_ZONE, MoveGroup, MoveGroups
-from planner.schedule import Calendar
+from planner.schedule import Calendar, overlap_reasons
 from planner.wave_settings import RISK_FACTORS, WaveSettings, WavesFile
 from planner.wavefill import GroupLoad, Key, Step, Wave, fill_wave, rank_for
 
@@ -154,12 +154,13 @@ def schedule_waves(
     if LANDING_ZONE in by_id and LANDING_ZONE not in kept:
         lz = by_id[LANDING_ZONE]
         weeks = settings.landing_zone_weeks
-        start, pushed = calendar.place(day, weeks * 7)
+        start, pushed, overlapped = calendar.place(day, weeks * 7)
         end = start + timedelta(days=weeks * 7 - 1)
         load = loads[LANDING_ZONE]
         reasons = [
             "shared infrastructure first: extend it into the landing zone; not capacity-limited",
             *(f"moved after freeze: {p}" for p in pushed),
+            *overlap_reasons(overlapped, weeks),
         ]
         waves.append(
             Wave(

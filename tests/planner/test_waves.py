@@ -90,6 +90,27 @@ def test_a_heavy_group_stretches_its_wave(mappings: dict[str, Any], catalogue: L
     assert any("stretched" in r for r in wave.reasons)
 
 
+def test_a_wave_longer_than_every_gap_between_freezes_starts_when_due(
+    mappings: dict[str, Any], catalogue: Lifecycle
+) -> None:
+    """Yearly freezes closer together than a wave's work: pushing it past them all would move
+    it past every freeze the calendar knows (it once started years away, in a year whose freezes
+    were never laid out, overlapping them). It starts when due and names what it overlaps."""
+    settings = Settings.from_mapping(
+        merge(mappings, {"waves": {"team_days_per_week": 1, "ramp": [100]}})
+    )
+    result = plan(estate(1, 20), settings, TODAY, catalogue)
+    wave = result.waves[0].wave
+    assert wave.end - wave.start > timedelta(days=366), "longer than any gap"
+    assert wave.start - TODAY < timedelta(days=60), wave.start
+    overlapped = [r for r in wave.reasons if r.startswith("overlaps freeze: ")]
+    names = {fw.name for fw in settings.waves.freeze_windows}
+    assert {r.removeprefix("overlaps freeze: ").split(": no gap")[0] for r in overlapped} == names
+    assert "raise waves.team_days_per_week" in overlapped[0]
+    warning = [w for w in result.warnings if w.startswith(f"wave {wave.number} (")]
+    assert len(warning) == 1 and "financial year-end close" in warning[0], result.warnings
+
+
 def test_freeze_windows() -> None:
     xmas = FreezeWindow("xmas", "12-18", "01-04", recurring=True)
     day, pushed = first_clear(date(2026, 12, 1), 42, (xmas,))

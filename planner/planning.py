@@ -27,7 +27,7 @@ from planner.model import Estate
 from planner.movegroup import LANDING_ZONE, MoveGroups, restrategise
 from planner.replan import PreviousPlan, Replan, carry_over, explain_moves
 from planner.review import judge_at_move, keep_what_stays_needs
-from planner.schedule import OVERLAPS_FREEZE, horizon_warning
+from planner.schedule import horizon_warning, overlapped_freezes
 from planner.settings import Settings
 from planner.strategy import StrategyChoice, choose_strategy
 from planner.support import AssetSupport, assess_support
@@ -271,11 +271,7 @@ def _freeze_overlaps(waves: Sequence[Wave]) -> list[str]:
     its work: see planner.schedule.Calendar.place)."""
     out = []
     for w in waves:
-        names = [
-            r.removeprefix(OVERLAPS_FREEZE).split(": no gap")[0]
-            for r in w.reasons
-            if r.startswith(OVERLAPS_FREEZE)
-        ]
+        names = overlapped_freezes(w.reasons)
         if names:
             out.append(
                 f"wave {w.number} ({w.start} to {w.end}) overlaps the change "

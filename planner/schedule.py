@@ -80,7 +80,8 @@ class Calendar:
         return start, (), tuple(overlapped)
 
 
-# How a wave's reasons name a freeze it overlaps (see Calendar.place).
+# How a wave's reasons name a freeze it overlaps (see Calendar.place); written by
+# overlap_reasons, read back by overlapped_freezes.
 OVERLAPS_FREEZE = "overlaps freeze: "
 
 
@@ -90,6 +91,15 @@ def overlap_reasons(names: Sequence[str], weeks: int) -> list[str]:
         f"{OVERLAPS_FREEZE}{name}: no gap between freezes holds its {weeks} weeks of work "
         "(split its groups, raise waves.team_days_per_week or shorten the freezes)"
         for name in names
+    ]
+
+
+def overlapped_freezes(reasons: Sequence[str]) -> list[str]:
+    """The freezes a wave's reasons (:func:`overlap_reasons`) say it overlaps."""
+    return [
+        r.removeprefix(OVERLAPS_FREEZE).split(": no gap between freezes")[0]
+        for r in reasons
+        if r.startswith(OVERLAPS_FREEZE)
     ]
 
 

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner import AssetInput, Dependency, Estate, Lifecycle, Listener, Plan, Settings, plan
+from planner.schedule import overlapped_freezes
 from planner.settings import merge
 from tests.planner.conftest import TODAY, default_mappings
 
@@ -154,11 +155,7 @@ def check_waves(result: Plan, config: Settings) -> None:
         if previous_end is not None:
             assert w.start > previous_end
         previous_end = w.end
-        overlapped = {
-            r.removeprefix("overlaps freeze: ").split(": no gap")[0]
-            for r in w.reasons
-            if r.startswith("overlaps freeze: ")
-        }
+        overlapped = set(overlapped_freezes(w.reasons))
         if overlapped:  # only a wave longer than every gap between the freezes, and it says so
             assert any(f"wave {w.number} (" in x for x in result.warnings)
             assert w.number == 0 or any(r.startswith("stretched to ") for r in w.reasons)

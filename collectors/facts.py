@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 UNKNOWN = "unknown"
+ENDPOINT = "endpoint"  # a user device (PC, phone, printer) seen on a switch port
 
 DEVICE_CLASSES = (
     "switch",
@@ -26,7 +27,7 @@ DEVICE_CLASSES = (
     "wireless",
     "camera",
     "appliance",
-    "endpoint",
+    ENDPOINT,
     UNKNOWN,
 )
 

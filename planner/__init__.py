@@ -48,7 +48,13 @@ if TYPE_CHECKING:
     from planner.movegroup import GroupLink, MoveGroup, MoveGroups
     from planner.planning import AssetPlan, Plan, WaveOutcome, plan
     from planner.replan import PreviousPlan, Replan
-    from planner.settings import CATALOGUE_FILE, SETTINGS_FILES, Settings, merge
+    from planner.settings import (
+        CATALOGUE_FILE,
+        SETTINGS_FILES,
+        Settings,
+        merge,
+        sections_from_layers,
+    )
     from planner.strategy import StrategyChoice, StrategyRules, choose_strategy
     from planner.support import AssetSupport, assess_support
     from planner.waves import Wave, WaveSettings, group_loads, plan_waves
@@ -106,6 +112,7 @@ _LAZY: dict[str, str] = {
     "SETTINGS_FILES": "planner.settings",
     "Settings": "planner.settings",
     "merge": "planner.settings",
+    "sections_from_layers": "planner.settings",
     "StrategyChoice": "planner.strategy",
     "StrategyRules": "planner.strategy",
     "choose_strategy": "planner.strategy",
@@ -198,4 +205,5 @@ __all__ = [
     "plan_waves",
     "price_assets",
     "score_debt",
+    "sections_from_layers",
 ]

@@ -19,7 +19,6 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import igraph
 import numpy as np
 import numpy.typing as npt
 
@@ -197,6 +196,8 @@ def strong_components(n: int, src: IntArray, dst: IntArray) -> IntArray:
     """Strongly connected components (igraph), labelled as :func:`components` labels them."""
     if n == 0:
         return np.zeros(0, dtype=np.int64)
+    import igraph  # here, not at the top: reading the settings or the estate needs none of it
+
     graph = igraph.Graph(n=n, edges=np.column_stack([src, dst]).tolist(), directed=True)
     found = graph.connected_components(mode="strong")
     return _relabel(np.asarray(found.membership, dtype=np.int64))
@@ -293,6 +294,8 @@ def _leiden(
         for i, members in enumerate(sorted(found, key=min)):
             out[list(members)] = i
         return out
+    import igraph
+
     graph = igraph.Graph(n=n, edges=np.column_stack([u, v]).tolist(), directed=False)
     igraph.set_random_number_generator(random.Random(seed))
     try:

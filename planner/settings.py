@@ -3,29 +3,33 @@
 The planner reads no files: the agent loads each YAML file named in :data:`SETTINGS_FILES`
 (paths under ``config/``) and hands the mappings to :meth:`Settings.from_layers` (or one merged
 mapping to :meth:`Settings.from_mapping`), which checks everything at once against the models of
-:class:`SettingsFile` and raises one :class:`~planner.errors.SettingsError` listing every
-problem, each naming its key and the file that gave it. Users override defaults by
-deep-merging their own mappings over the defaults (:func:`merge`).
+:class:`~planner.settings_file.SettingsFile` and raises one :class:`~planner.errors.SettingsError`
+listing every problem, each naming its key and the file that gave it. Users override defaults
+by deep-merging their own mappings over the defaults (:func:`merge`). A caller that reads one
+part of the settings alone (lifecycle verdicts, hub detection) checks and builds just those
+sections with :func:`sections_from_layers`, importing only their models.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, ValidationError, model_validator
-
-from planner.costtables import CostSettings, CostsFile
-from planner.debt_settings import DebtFile, DebtSettings
 from planner.errors import SettingsError
-from planner.fields import Loc, Strict, describe, key_path, raise_problems
-from planner.groups import GroupSettings, GroupSettingsFile
-from planner.hardware_lifecycle import HardwareFile, HardwareOverrides
-from planner.hubs import HubRules, HubRulesFile
-from planner.matching import MatchingFile, MatchingRules
-from planner.strategy import StrategyFile, StrategyRules
-from planner.waves import WaveSettings, WavesFile
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from planner.costtables import CostSettings
+    from planner.debt_settings import DebtSettings
+    from planner.groups import GroupSettings
+    from planner.hardware_lifecycle import HardwareOverrides
+    from planner.hubs import HubRules
+    from planner.matching import MatchingRules
+    from planner.strategy import StrategyRules
+    from planner.waves import WaveSettings
 
 SETTINGS_FILES: Mapping[str, tuple[str, str]] = {
     "debt": ("planner", "debt.yaml"),
@@ -38,34 +42,6 @@ SETTINGS_FILES: Mapping[str, tuple[str, str]] = {
     "hardware": ("lifecycle", "hardware.yaml"),
 }
 CATALOGUE_FILE = ("lifecycle", "catalogue.yaml")
-
-
-class SettingsFile(Strict):
-    """One section per key of :data:`SETTINGS_FILES`, each the content of its file."""
-
-    debt: DebtFile
-    strategy: StrategyFile
-    hubs: HubRulesFile
-    groups: GroupSettingsFile
-    waves: WavesFile
-    costs: CostsFile
-    matching: MatchingFile
-    hardware: HardwareFile = Field(default_factory=HardwareFile)
-
-    @model_validator(mode="after")
-    def _groups_fit_waves(self) -> SettingsFile:
-        size, most = self.groups.max_group_size, self.waves.max_assets
-        if size is not None and size > most:
-            raise_problems(
-                [
-                    (
-                        ("groups", "max_group_size"),
-                        f"{size} is larger than waves.max_assets ({most}): a group must fit "
-                        "in one wave",
-                    )
-                ]
-            )
-        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,17 +77,9 @@ class Settings:
         layers: Sequence[tuple[str, Mapping[str, Any]]],
         source: str | None,
     ) -> Settings:
-        try:
-            found = SettingsFile.model_validate(data)
-        except ValidationError as exc:
-            problems = []
-            for loc, message in describe(exc, SettingsFile):
-                if len(loc) == 1 and message == "required key is missing":
-                    where = "/".join(SETTINGS_FILES[str(loc[0])])
-                    message = f"section missing (load {where} from the config folder)"
-                origin = _origin(layers, loc)
-                problems.append(f"{origin + ': ' if origin else ''}{key_path(loc)}: {message}")
-            raise SettingsError(problems, source) from None
+        from planner.settings_file import SettingsFile, wave_capacity
+
+        found: Any = _validated(SettingsFile, data, layers, source)
         return cls(
             debt=found.debt.build(),
             strategy=found.strategy.build(),
@@ -124,12 +92,84 @@ class Settings:
         )
 
 
-def wave_capacity(waves: WavesFile) -> int:
-    """The most assets one wave takes: ``max_assets``, or the ramp's largest step if smaller."""
-    return min(waves.max_assets, max(waves.ramp, default=waves.max_assets))
+# Sections built from their own content alone (groups needs the waves' capacity: read it with
+# the whole Settings), with the module and class of the model each is checked against: only
+# the models of the sections asked for are imported.
+_SECTION_MODELS: Mapping[str, tuple[str, str]] = {
+    "debt": ("planner.debt_settings", "DebtFile"),
+    "strategy": ("planner.strategy", "StrategyFile"),
+    "hubs": ("planner.hubs", "HubRulesFile"),
+    "waves": ("planner.wave_settings", "WavesFile"),
+    "costs": ("planner.costtables", "CostsFile"),
+    "matching": ("planner.matching", "MatchingFile"),
+    "hardware": ("planner.hardware_lifecycle", "HardwareFile"),
+}
+_OPTIONAL = frozenset({"hardware"})  # as in SettingsFile: absent is empty
+_SECTIONS_MODELS: dict[tuple[str, ...], type[BaseModel]] = {}
 
 
-def _origin(layers: Sequence[tuple[str, Mapping[str, Any]]], loc: Loc) -> str | None:
+def sections_from_layers(
+    names: Sequence[str], layers: Sequence[tuple[str, Mapping[str, Any]]]
+) -> dict[str, Any]:
+    """Only the sections ``names`` of ``layers``, merged, checked and built as
+    :meth:`Settings.from_layers` builds them (the same objects as its fields of those names),
+    by name. What the layers hold of other sections is neither read nor checked. Problems are
+    raised as one :class:`SettingsError`, each naming the layer that gave its key."""
+    unknown = [n for n in names if n not in _SECTION_MODELS]
+    if unknown:
+        raise ValueError(
+            f"not sections built alone: {', '.join(unknown)} (use Settings.from_layers)"
+        )
+    chosen = tuple(dict.fromkeys(names))
+    model = _SECTIONS_MODELS.get(chosen)
+    if model is None:
+        from pydantic import Field, create_model
+
+        from planner.fields import Strict
+
+        fields: dict[str, Any] = {}
+        for name in chosen:
+            module, attr = _SECTION_MODELS[name]
+            section = getattr(importlib.import_module(module), attr)
+            fields[name] = (section, Field(default_factory=section) if name in _OPTIONAL else ...)
+        model = _SECTIONS_MODELS[chosen] = create_model(
+            "SettingsSections", __base__=Strict, **fields
+        )
+    kept = [(n, {k: v for k, v in layer.items() if k in chosen}) for n, layer in layers]
+    data: dict[str, Any] = {}
+    for _, layer in kept:
+        data = merge(data, layer)
+    found = _validated(model, data, kept, None)
+    return {name: getattr(found, name).build() for name in chosen}
+
+
+def _validated(
+    model: type[BaseModel],
+    data: Any,
+    layers: Sequence[tuple[str, Mapping[str, Any]]],
+    source: str | None,
+) -> BaseModel:
+    """``data`` checked against ``model``; every problem at once as a :class:`SettingsError`."""
+    from pydantic import ValidationError
+
+    from planner.fields import describe, key_path
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for loc, message in describe(exc, model):
+            if len(loc) == 1 and message == "required key is missing":
+                where = "/".join(SETTINGS_FILES[str(loc[0])])
+                message = f"section missing (load {where} from the config folder)"
+            origin = _origin(layers, loc)
+            problems.append(f"{origin + ': ' if origin else ''}{key_path(loc)}: {message}")
+        raise SettingsError(problems, source) from None
+
+
+def _origin(
+    layers: Sequence[tuple[str, Mapping[str, Any]]], loc: Sequence[str | int]
+) -> str | None:
     """The name of the layer that gave the merged value at the deepest part of ``loc`` that any
     layer holds: the last one there, unless a later one replaced what holds it (as :func:`merge`
     does with anything but two mappings)."""

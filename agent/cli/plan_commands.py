@@ -420,13 +420,13 @@ def hubs(
     monitoring, backup, ...: wave 0), and busy servers offered for review; no plan is stored.
     Override with the planner settings' hubs.include and hubs.exclude, or an asset's hub hint."""
     import planner
-    from agent.bridge.plan_runs import estate_from_store, load_planner_settings
+    from agent.bridge.estate_reader import estate_from_store, load_planner_sections
     from agent.errors import ConfigError
     from agent.inventory.dependencies import rebuild_dependencies
 
     settings = load_config_or_exit(config_path)
-    try:
-        rules = load_planner_settings(Path(overrides) if overrides else None)
+    try:  # the hubs section alone: nothing else of the settings is used here
+        hub_rules = load_planner_sections(["hubs"], Path(overrides) if overrides else None)["hubs"]
     except ConfigError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
@@ -436,7 +436,7 @@ def hubs(
         estate = estate_from_store(store)
     finally:
         store.close()
-    found = planner.detect_hubs(planner.index_estate(estate), rules.hubs)
+    found = planner.detect_hubs(planner.index_estate(estate), hub_rules)
     names = {a.id: a.name or a.id for a in estate.assets}
     ours = sum(1 for a in estate.assets if not a.external)
     if as_json:
@@ -568,14 +568,13 @@ def lifecycle_gaps(
     """List what has no lifecycle data, by how many assets it touches: OS and firmware texts,
     products without a readable release, notable packages no rule names, hardware models."""
     import planner
-    from agent.bridge.plan_runs import estate_from_store, load_lifecycle, load_planner_settings
+    from agent.bridge.estate_reader import estate_from_store, load_lifecycle, load_planner_sections
     from agent.errors import ConfigError
-    from planner.planning import plain
 
     day = _today(today)
     settings = load_config_or_exit(config_path)
-    try:
-        rules = load_planner_settings()
+    try:  # what lifecycle verdicts read of the settings, and nothing else
+        rules = load_planner_sections(["matching", "hardware"])
     except ConfigError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
@@ -585,11 +584,14 @@ def lifecycle_gaps(
         facts = load_lifecycle(store)
     finally:
         store.close()
-    support = planner.assess_support(estate, facts, rules.matching, day, rules.hardware)
-    gaps = planner.lifecycle_gaps(estate, support, rules.matching)
+    matching = rules["matching"]
+    support = planner.assess_support(estate, facts, matching, day, rules["hardware"])
+    gaps = planner.lifecycle_gaps(estate, support, matching)
     ours = {a.id for a in estate.assets if not a.external}
     unknown = sum(1 for s in support if s.asset_id in ours and s.status == "unknown")
     if as_json:
+        from planner.planning import plain
+
         body = {
             "today": day.isoformat(),
             "assets": len(ours),

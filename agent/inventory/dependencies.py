@@ -12,14 +12,14 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
-from typing import Any
-
-from sqlmodel import col, delete, select
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agent.store import Store
-from agent.store import tables as m
 from collectors.datadir import data_path, load_yaml
+
+if TYPE_CHECKING:  # the ORM only where edges are rebuilt: reading the estate needs none of it
+    pass
 
 EPHEMERAL_START = 32768
 SKIP_ADDRESSES = ("127.", "::1", "0.0.0.0", "::")  # noqa: S104 - addresses read, not bound
@@ -31,6 +31,7 @@ def service_names() -> dict[int, str]:
     return {int(k): str(v) for k, v in (data.get("tcp") or {}).items()}
 
 
+@lru_cache(maxsize=1 << 16)  # an estate's connections name few addresses, many times over
 def _local(addr: str) -> bool:
     if addr.startswith(SKIP_ADDRESSES):
         return True
@@ -39,6 +40,24 @@ def _local(addr: str) -> bool:
     except ValueError:
         return True
     return ip.is_loopback or ip.is_unspecified or ip.is_link_local
+
+
+class _Seen(NamedTuple):
+    """What the rebuild reads of a stored connection (ConnectionRow's fields, ``count`` as
+    ``times``: a tuple has a count method)."""
+
+    asset_id: int
+    local_address: str
+    local_port: int
+    remote_address: str
+    remote_port: int
+    process: str
+    times: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+_WRITE_BATCH = 20_000
 
 
 @dataclass
@@ -65,7 +84,7 @@ def _key(asset: int | None, address: str) -> str:
 
 
 def _client_is_me(
-    c: m.ConnectionRow, me: int, peer: int | None, listening: dict[tuple[int, int], str | None]
+    c: _Seen, me: int, peer: int | None, listening: dict[tuple[int, int], str | None]
 ) -> bool:
     """Which end of a connection opened it (is the client)."""
     if c.local_port == 0 or c.remote_port == 0:  # the stored side's ephemeral port was collapsed
@@ -81,7 +100,7 @@ def _client_is_me(
 
 def _aggregate(
     edges: dict[tuple[str, str, int], _Edge],
-    c: m.ConnectionRow,
+    c: _Seen,
     client_is_me: bool,
     src: int | None,
     src_addr: str,
@@ -95,7 +114,7 @@ def _aggregate(
         e = edges[key] = _Edge(
             key[0], key[1], port, src, dst, src_addr, dst_addr, first=c.first_seen, last=c.last_seen
         )
-    e.count += c.count
+    e.count += c.times
     e.first = min(e.first, c.first_seen)
     e.last = max(e.last, c.last_seen)
     if client_is_me:
@@ -107,22 +126,44 @@ def _aggregate(
 
 
 def rebuild_dependencies(store: Store) -> int:
-    """Recompute every dependency edge from the stored connections; return the edge count."""
+    """Recompute every dependency edge from the stored connections; return the edge count.
+
+    A store holding no connection and no observed edge (an imported estate) has nothing to
+    recompute: that is read with plain SQL, and nothing is written."""
+    observed = store.rows(
+        "SELECT EXISTS (SELECT 1 FROM cw_connection) "
+        "OR EXISTS (SELECT 1 FROM cw_dependency WHERE origin = 'observed')"
+    )
+    if not observed[0][0]:
+        return 0
+    from sqlalchemy import select
+    from sqlmodel import col, delete
+
+    from agent.store import tables as m
+    from agent.store.bulk import execute_many
+
     with store.session() as s:
+        conn = s.connection()  # plain column rows: a scanned estate holds 100,000s
         owner: dict[str, int] = {}
-        for addr, asset_id in s.exec(select(m.AddressRow.address, m.AddressRow.asset_id)).all():
+        for addr, asset_id in conn.execute(
+            select(col(m.AddressRow.address), col(m.AddressRow.asset_id))
+        ):
             owner.setdefault(addr, asset_id)
-        for aid, mgmt in s.exec(select(m.Asset.id, m.Asset.mgmt_address)).all():
+        for aid, mgmt in conn.execute(select(col(m.Asset.id), col(m.Asset.mgmt_address))):
             if mgmt and aid is not None:
                 owner.setdefault(mgmt, aid)
         listening: dict[tuple[int, int], str | None] = {}
-        for asset_id, port, proc in s.exec(
-            select(m.ListeningRow.asset_id, m.ListeningRow.port, m.ListeningRow.process)
-        ).all():
+        for asset_id, port, proc in conn.execute(
+            select(
+                col(m.ListeningRow.asset_id), col(m.ListeningRow.port), col(m.ListeningRow.process)
+            )
+        ):
             if listening.get((asset_id, port)) is None:
                 listening[(asset_id, port)] = proc
         edges: dict[tuple[str, str, int], _Edge] = {}
-        for c in s.exec(select(m.ConnectionRow)).all():
+        fields = ["count" if f == "times" else f for f in _Seen._fields]
+        seen = conn.execute(select(*(col(getattr(m.ConnectionRow, f)) for f in fields)))
+        for c in map(_Seen._make, seen):
             if _local(c.remote_address) or _local(c.local_address):
                 continue
             me: int = c.asset_id
@@ -138,26 +179,29 @@ def rebuild_dependencies(store: Store) -> int:
             _aggregate(edges, c, client_is_me, *ends)
         names = service_names()
         s.exec(delete(m.DependencyRow).where(col(m.DependencyRow.origin) == "observed"))
-        for e in edges.values():
-            s.add(
-                m.DependencyRow(
-                    src_key=e.src_key,
-                    dst_key=e.dst_key,
-                    src_asset_id=e.src_asset,
-                    dst_asset_id=e.dst_asset,
-                    src_address=e.src_address,
-                    dst_address=e.dst_address,
-                    port=e.port,
-                    service=names.get(e.port),
-                    process=e.server_process
-                    or (listening.get((e.dst_asset, e.port)) if e.dst_asset is not None else None),
-                    client_process=e.client_process,
-                    count=e.count,
-                    seen_by_client=e.by_client,
-                    seen_by_server=e.by_server,
-                    first_seen=e.first,
-                    last_seen=e.last,
-                )
-            )
+        rows = [
+            {
+                "src_key": e.src_key,
+                "origin": "observed",
+                "dst_key": e.dst_key,
+                "src_asset_id": e.src_asset,
+                "dst_asset_id": e.dst_asset,
+                "src_address": e.src_address,
+                "dst_address": e.dst_address,
+                "port": e.port,
+                "service": names.get(e.port),
+                "process": e.server_process
+                or (listening.get((e.dst_asset, e.port)) if e.dst_asset is not None else None),
+                "client_process": e.client_process,
+                "count": e.count,
+                "seen_by_client": e.by_client,
+                "seen_by_server": e.by_server,
+                "first_seen": e.first,
+                "last_seen": e.last,
+            }
+            for e in edges.values()
+        ]
+        for first in range(0, len(rows), _WRITE_BATCH):  # one transaction, batches of rows
+            execute_many(conn, m.DependencyRow, rows[first : first + _WRITE_BATCH])
         s.commit()
         return len(edges)

@@ -21,7 +21,8 @@ from agent.store import Store, bulk, utcnow
 from agent.store import tables as m
 from agent.store.bulk import DependencyRow, ImportedAsset, execute_many
 from agent.store.inert import has_control
-from agent.store.placement import HOSTS, IMPORTED, link_imported_host
+from agent.store.link_kinds import HOSTS
+from agent.store.placement import IMPORTED, link_imported_host
 from collectors.facts import Facts, Identity, Listening, Software, Storage, Utilisation
 
 HINT_FIELDS = (

@@ -31,8 +31,8 @@ from agent.store import tables as m
 from agent.store.database import RESOLVE_LOCK, SOURCE_PRIORITY, Store, _clip, _field_values, guarded
 from agent.store.identity import BMC, good_serial, identity_keys, serial_family, serial_key
 from agent.store.inert import inert_value
+from agent.store.link_kinds import MANAGES
 from agent.store.placement import link_placement, short_name
-from agent.store.resolution import MANAGES
 from collectors.facts import Facts
 
 

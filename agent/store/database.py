@@ -379,6 +379,37 @@ class Store:
         except SQLAlchemyError as exc:
             raise database_error(self, "cannot read", exc) from exc
 
+    @contextmanager
+    def driver(self) -> Iterator[tuple[str, Any]]:
+        """The dialect's name (``sqlite`` or ``postgresql``) and a DB-API connection of the
+        store's own driver, for reads of many rows with no per-row work beyond the driver's.
+        On an SQLite file whose engine is not built yet, an ``sqlite3`` connection of its own
+        (SQLAlchemy is not imported); otherwise a connection of the engine's pool. Values come
+        as the driver gives them (decode them with :func:`json_value` and :func:`utc`); a
+        failed read is a :class:`StoreError` naming the database."""
+        try:
+            if self._engine is None and self._sqlite_file is not None:
+                plain = sqlite3.connect(self._sqlite_file, timeout=30)
+                try:
+                    yield "sqlite", plain
+                finally:
+                    plain.close()
+                return
+            with self.engine.connect() as conn:
+                dialect = conn.dialect.name
+                if dialect not in ("sqlite", "postgresql"):
+                    raise StoreError(
+                        f"database {self.safe_url}: {dialect} is not supported; use "
+                        "sqlite:///path/to/file.db or postgresql://user@host/db"
+                    )
+                yield dialect, conn.connection.driver_connection
+        except StoreError:
+            raise
+        except Exception as exc:
+            if not _driver_error(exc) and "sqlalchemy" not in type(exc).__module__:
+                raise
+            raise database_error(self, "cannot read", exc) from exc
+
     def read_assets(self, fields: Sequence[str], status: str | None = None) -> list[dict[str, Any]]:
         """These columns of every stored asset, or of those with this ``status``, by id, as
         the ORM would give them: JSON columns decoded, times as aware UTC datetimes."""

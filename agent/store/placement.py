@@ -21,9 +21,9 @@ from typing import Any
 from sqlmodel import Session, col, func, or_, select
 
 from agent.store import tables as m
+from agent.store.link_kinds import HOSTS
 from collectors.system_uuid import canonical, swapped
 
-HOSTS = "hosts"
 IMPORTED = "import"  # the evidence of a link from an import starts with this
 _NOT_GUESTS = ("bmc",)
 

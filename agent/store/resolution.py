@@ -27,10 +27,10 @@ from agent.store.identity import (
     serial_family,
     serial_key,
 )
+from agent.store.link_kinds import MANAGES
 from collectors.facts import Facts
 
 ACTIVE, REPLACED = "active", "replaced"
-MANAGES = "manages"
 
 
 def resolve(s: Session, facts: Facts, now: datetime, name: str | None = None) -> m.Asset:

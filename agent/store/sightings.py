@@ -27,11 +27,10 @@ from sqlmodel import Session, col, select
 
 from agent.store import tables as m
 from agent.store.identity import WEIGHTS
-from collectors.facts import ArpEntry, Facts, Sighting
+from agent.store.link_kinds import CONNECTS
+from collectors.facts import ENDPOINT, ArpEntry, Facts, Sighting
 
-ENDPOINT = "endpoint"
 GONE = "gone"
-CONNECTS = "connects"
 SOURCE = "sighting"  # the field source and key source of what a switch told of an endpoint
 
 _MAC = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")

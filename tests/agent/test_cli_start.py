@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,46 @@ def test_read_only_commands_skip_migrations_on_a_current_store(
 ) -> None:
     mods = loaded(planned, *args, cwd=tmp_path)
     assert "alembic" not in mods and "agent.cli.plan_commands" in mods
+
+
+@pytest.mark.parametrize("args", [("hubs",), ("lifecycle", "gaps", "--json")])
+def test_hubs_and_gaps_read_an_imported_estate_without_the_orm(
+    planned: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """An imported estate has no observed connections: nothing to rebuild, the estate read
+    with the driver itself, only the settings sections the command uses checked."""
+    mods = loaded(planned, *args, cwd=tmp_path)
+    heavy = {"sqlalchemy", "sqlmodel", "alembic", "agent.store.tables", "agent.bridge.plan_runs"}
+    assert mods & heavy == set()
+    assert "igraph" not in mods  # no partitioning here
+    assert "agent.bridge.estate_reader" in mods
+
+
+def test_hubs_and_gaps_say_what_a_full_read_says(planned: Path) -> None:
+    """The same hubs and gaps as the estate and settings read through the ORM and whole."""
+    import planner
+    from agent.bridge.plan_runs import estate_from_store, load_lifecycle, load_planner_settings
+
+    hubs = json.loads(run(planned, "hubs", "--json").output)
+    gaps = json.loads(run(planned, "lifecycle", "gaps", "--json", "--today", "2026-11-01").output)
+    store = Store.open(f"sqlite:///{planned}")
+    try:
+        store.engine  # noqa: B018 - built: every read below goes through SQLAlchemy's pool
+        estate = estate_from_store(store)
+        facts = load_lifecycle(store)
+    finally:
+        store.close()
+    rules = load_planner_settings()
+    found = planner.detect_hubs(planner.index_estate(estate), rules.hubs)
+    assert [h["asset_id"] for h in hubs["hubs"]] == [h.asset_id for h in found.hubs]
+    assert len(hubs["hubs"]) >= 1
+    day = date(2026, 11, 1)
+    support = planner.assess_support(estate, facts, rules.matching, day, rules.hardware)
+    want = planner.lifecycle_gaps(estate, support, rules.matching)
+    assert [(g["kind"], g["subject"], g["assets"]) for g in gaps["gaps"]] == [
+        (g.kind, g.subject, g.assets) for g in want
+    ]
+    assert gaps["gaps"]
 
 
 def test_assets_lists_what_the_store_holds(planned: Path) -> None:

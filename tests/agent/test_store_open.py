@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, text
+from sqlmodel import select
 
 from agent.errors import StoreError
 from agent.inventory.estate_import import import_file
@@ -113,6 +114,9 @@ def test_a_failed_plain_read_is_a_store_error(tmp_path: Path) -> None:
     store = Store.open(url)
     with pytest.raises(StoreError, match="no such table"):
         store.rows("SELECT * FROM cw_nothing")
+    with pytest.raises(StoreError, match="cannot read: no such table"), store.driver() as (_, db):
+        db.execute("SELECT * FROM cw_nothing")
+    assert store._engine is None
     with pytest.raises(ValueError, match="not asset columns"):
         store.read_assets(["id; DROP TABLE cw_asset"])
 
@@ -245,3 +249,144 @@ def test_the_estates_dependency_days_are_the_stored_utc_days(store: Store) -> No
         (date(2026, 3, 1), date(2026, 3, 1))
     }
     assert {a.first_seen for a in estate.assets if not a.external} == {date(2026, 3, 1)}
+
+
+def test_the_estate_read_by_the_driver_says_what_the_orm_holds(store: Store) -> None:
+    """The estate's usage figures, hypervisor links and asset count, read with the driver
+    itself (on SQLite through a store with no engine), against the same facts read through
+    the ORM: the rollups' p95 over the window and the stored ``hosts`` links."""
+    from datetime import UTC, datetime, timedelta
+
+    from agent.bridge.plan_runs import estate_from_store
+    from agent.store.placement import hosted_on
+    from agent.store.usage_history import daily_by_asset
+    from planner.usage import window_figure
+
+    import_file(store, COUNCIL)
+    ids = {a.name: a.id for a in store.list_assets()}
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    with store.session() as s:
+        for n in range(20):  # twenty days of CPU and memory for one box, CPU alone for another
+            for name, metric, value in (
+                ("web01", "cpu_pct", 10.0 + n),
+                ("web01", "mem_pct", 50.0 - n),
+                ("sql01", "cpu_pct", 3.0 * n),
+            ):
+                s.add(
+                    m.UsageRollup(
+                        asset_id=ids[name],
+                        metric=metric,
+                        period="day",
+                        start=start + timedelta(days=n),
+                        count=24,
+                        p50=value,
+                        p95=value,
+                        max=value,
+                    )
+                )
+        s.commit()
+        links = hosted_on(s)
+    assert links, "the council estate's virtual machines name their hypervisors"
+    reader = _reopened(store)
+    try:
+        estate = estate_from_store(reader, date(2026, 10, 25))
+    finally:
+        if reader is not store:
+            reader.close()
+    ours = {a.id: a for a in estate.assets if not a.external}
+    assert len(ours) == len(ids)
+    for guest, host in links.items():
+        assert ours[str(guest)].host == str(host)
+    daily = daily_by_asset(store, ("cpu_pct", "mem_pct"))
+    for name in ("web01", "sql01"):
+        asset = ours[str(ids[name])]
+        cpu = window_figure(daily[ids[name]]["cpu_pct"], today=date(2026, 10, 25), window_days=90)
+        assert asset.cpu_util_pct == round(cpu.p95 or 0, 1) and asset.util_days == 20
+    assert ours[str(ids["web01"])].memory_util_pct is not None
+
+
+def _client_and_server(store: Store, *, server_saw_it: bool, now: datetime | None = None) -> None:
+    """h30 (192.0.2.30) connected to PostgreSQL on h40 (192.0.2.40), as SSH saw it on h30 and,
+    when ``server_saw_it``, on h40 too."""
+    from collectors.facts import Connection, Facts, Identity, Listening
+
+    seen_on_server = (Connection("tcp", "192.0.2.40", 5432, "192.0.2.30", 40000, "postgres"),)
+    for address, listening, connections in (
+        (
+            "192.0.2.40",
+            (Listening("tcp", "0.0.0.0", 5432, "postgres"),),
+            seen_on_server if server_saw_it else (),
+        ),
+        ("192.0.2.30", (), (Connection("tcp", "192.0.2.30", 40000, "192.0.2.40", 5432),)),
+    ):
+        facts = Facts(
+            target=f"ssh://{address}:22",
+            protocol="ssh",
+            address=address,
+            sys_name=f"h{address.rsplit('.', 1)[1]}",
+            identity=Identity(vendor="QEMU", device_class="server", os_name="Linux"),
+            listening=listening,
+            connections=connections,
+        )
+        store.save_facts(facts, now=now)
+
+
+def test_rebuilding_dependencies_reads_nothing_more_without_observed_connections(
+    tmp_path: Path,
+) -> None:
+    """An imported estate holds no connections: the rebuild ends at one plain read (no engine
+    built, its imported dependencies kept); where connections were observed it rebuilds, and
+    once they are gone its observed edges go with them."""
+    from agent.inventory.dependencies import rebuild_dependencies
+
+    url = f"sqlite:///{tmp_path / 'cw.db'}"
+    full = Store.open(url)
+    try:
+        import_file(full, COUNCIL)
+        imported = full.rows("SELECT count(*) FROM cw_dependency")[0][0]
+    finally:
+        full.close()
+    quick = Store.open(url)
+    try:
+        assert rebuild_dependencies(quick) == 0
+        assert quick._engine is None
+        assert quick.rows("SELECT count(*) FROM cw_dependency")[0][0] == imported > 0
+    finally:
+        quick.close()
+    store = Store.open(url)
+    try:
+        _client_and_server(store, server_saw_it=False)
+        assert rebuild_dependencies(store) == 1
+        observed = "SELECT count(*) FROM cw_dependency WHERE origin = 'observed'"
+        assert store.rows(observed)[0][0] == 1
+        with store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM cw_connection"))
+        assert rebuild_dependencies(store) == 0
+        assert store.rows(observed)[0][0] == 0
+        assert store.rows("SELECT count(*) FROM cw_dependency")[0][0] == imported
+    finally:
+        store.close()
+
+
+def test_rebuilt_dependencies_carry_what_the_connections_said(store: Store) -> None:
+    """Written in bulk on each backend: the client, the server's listening process, the
+    service, both ends' sightings, the count and the first and last time seen."""
+    from datetime import UTC, datetime
+
+    from agent.inventory.dependencies import rebuild_dependencies
+
+    t0, t1 = datetime(2026, 11, 1, 9, tzinfo=UTC), datetime(2026, 11, 2, 17, tzinfo=UTC)
+    for now in (t0, t1):
+        _client_and_server(store, server_saw_it=True, now=now)
+    ids = {a.name: a.id for a in store.list_assets()}
+    assert rebuild_dependencies(store) == 1
+    with store.session() as s:
+        [dep] = s.exec(select(m.DependencyRow)).all()
+    assert (dep.src_asset_id, dep.dst_asset_id, dep.port) == (ids["h30"], ids["h40"], 5432)
+    assert (dep.src_key, dep.dst_key) == (f"asset:{ids['h30']}", f"asset:{ids['h40']}")
+    assert (dep.origin, dep.service, dep.process) == ("observed", "postgresql", "postgres")
+    assert dep.seen_by_client and dep.seen_by_server and dep.count >= 2
+    first, last = (
+        t.replace(tzinfo=UTC) if t.tzinfo is None else t for t in (dep.first_seen, dep.last_seen)
+    )
+    assert (first, last) == (t0, t1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,8 @@ import pytest
 import yaml
 
 from planner import SETTINGS_FILES, Settings, SettingsError
-from planner.settings import SettingsFile, merge
+from planner.settings import _SECTION_MODELS, merge, sections_from_layers
+from planner.settings_file import SettingsFile
 from tests.planner.conftest import CONFIG
 
 
@@ -161,3 +163,46 @@ def test_the_group_size_cap_follows_the_wave_capacity(mappings: dict[str, Any]) 
     assert narrow.groups.max_group_size == 30
     fixed = Settings.from_mapping(merge(mappings, {"groups": {"max_group_size": 20}}))
     assert fixed.groups.max_group_size == 20
+
+
+BUILT_ALONE = ("debt", "strategy", "hubs", "waves", "costs", "matching", "hardware")
+
+
+def test_a_section_read_alone_is_what_the_whole_settings_hold(mappings: dict[str, Any]) -> None:
+    layers = [(f"{name}.yaml", {name: data}) for name, data in mappings.items()]
+    whole = Settings.from_layers(layers)
+    for name in BUILT_ALONE:
+        assert sections_from_layers([name], layers) == {name: getattr(whole, name)}, name
+    both = sections_from_layers(["matching", "hardware"], layers)
+    assert both == {"matching": whole.matching, "hardware": whole.hardware}
+
+
+def test_a_section_read_alone_checks_itself_only_and_names_the_file(
+    mappings: dict[str, Any],
+) -> None:
+    layers = [(f"{name}.yaml", {name: data}) for name, data in mappings.items()]
+    mine = ("mine.yaml", {"hubs": {"min_peers": 0}, "waves": {"colour": 1}})
+    with pytest.raises(SettingsError) as err:
+        sections_from_layers(["hubs"], [*layers, mine])
+    assert err.value.problems == ["mine.yaml: hubs.min_peers: must be at least 1, got 0"]
+    # the waves' bad key is another section's: reading the matching rules is not stopped by it
+    assert sections_from_layers(["matching"], [*layers, mine])["matching"] is not None
+    missing = [(n, layer) for n, layer in layers if "hubs" not in layer]
+    with pytest.raises(SettingsError) as err:
+        sections_from_layers(["hubs"], missing)
+    assert "hubs: section missing (load planner/hubs.yaml" in str(err.value)
+    no_hardware = [(n, layer) for n, layer in layers if "hardware" not in layer]
+    assert sections_from_layers(["hardware"], no_hardware)["hardware"].entries == ()
+
+
+def test_groups_are_not_built_alone(mappings: dict[str, Any]) -> None:
+    """A group's size cap follows the waves' capacity: groups come with the whole settings."""
+    with pytest.raises(ValueError, match="groups"):
+        sections_from_layers(["groups"], [("groups.yaml", {"groups": mappings["groups"]})])
+
+
+def test_each_section_read_alone_has_the_settings_files_own_model() -> None:
+    assert set(_SECTION_MODELS) == set(SettingsFile.model_fields) - {"groups"}
+    for name, (module, attr) in _SECTION_MODELS.items():
+        model = getattr(importlib.import_module(module), attr)
+        assert SettingsFile.model_fields[name].annotation is model, name

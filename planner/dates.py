@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from pydantic import Field, PlainValidator, model_validator
 
-from planner.errors import ScheduleError
 from planner.fields import Strict, Text, parse_day
 
 
@@ -92,35 +91,6 @@ def _safe_day(year: int, month: int, day: int) -> date:
 
 def next_monday(day: date) -> date:
     return day + timedelta(days=(7 - day.weekday()) % 7)
-
-
-def first_clear(
-    start: date, days: int, windows: tuple[FreezeWindow, ...], *, horizon_years: int = 10
-) -> tuple[date, tuple[str, ...]]:
-    """The first day >= ``start`` where ``days`` consecutive days avoid every freeze window.
-
-    Returns the day and the names of the windows that pushed it later.
-    """
-    day = start
-    pushed: list[str] = []
-    limit = start + timedelta(days=365 * horizon_years)
-    spans = [
-        (s, e, w.name)
-        for w in windows
-        for s, e in w.spans(start.year - 1, start.year + horizon_years)
-    ]
-    while day <= limit:
-        end = day + timedelta(days=days - 1)
-        clash = [(s, e, name) for s, e, name in spans if s <= end and e >= day]
-        if not clash:
-            return day, tuple(pushed)
-        latest = max(clash, key=lambda x: x[1])
-        pushed.extend(name for _, _, name in sorted(clash) if name not in pushed)
-        day = latest[1] + timedelta(days=1)
-    raise ScheduleError(
-        f"freeze windows leave no gap of {days} days within {horizon_years} years of {start}: "
-        "shorten the waves (waves.wave_weeks) or the freeze windows (waves.freeze_windows)"
-    )
 
 
 def financial_year(day: date) -> str:

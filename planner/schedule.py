@@ -7,7 +7,8 @@ least ``freeze_min_weeks`` remain. Only a wave that still cannot end before the 
 little room, or one group needing longer) starts after it. No wave overlaps a freeze, and no
 wave is pushed whole past one while there is room to work before it, except a wave longer than
 every gap between the freezes: it starts when due and its reasons name the freezes it overlaps
-(pushing it on would only move it past every freeze the calendar knows, years away).
+(no later gap would hold it either: past the last one-off freeze the yearly ones leave the same
+gaps every year). Yearly freezes are laid out for as many years as the waves reach.
 
 :func:`horizon_warning`: a plan running past ``horizon_years`` or ``horizon_waves`` says so and
 suggests the team capacity that would finish inside the horizon.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from planner.dates import FreezeWindow, plus_years
@@ -25,59 +26,86 @@ from planner.dates import FreezeWindow, plus_years
 Span = tuple[date, date, str]
 
 
+# How far past the last one-off freeze (or the wave's due day) a search for a gap goes before
+# deciding that none holds the wave: from there on only the yearly freezes remain, the same
+# every year but for a day that leap years move (29 February), so four years and one more
+# cover every gap they will ever leave.
+_SEARCH = timedelta(days=5 * 366)
+
+
 @dataclass(frozen=True, slots=True)
 class Calendar:
-    """Concrete freeze spans (start, end inclusive, name), sorted by start."""
+    """The freeze windows as concrete spans (start, end inclusive, name): one-off freezes as
+    given, yearly ones laid out a year at a time, as far ahead as a question reaches."""
 
-    spans: tuple[Span, ...]
-    # the last day the spans are known for (yearly freezes are laid out that far); None: every
-    # freeze is a one-off, all of them known
-    until: date | None = None
+    windows: tuple[FreezeWindow, ...]
+    # the yearly freezes' spans by the year they start in, laid out on first use
+    _years: dict[int, tuple[Span, ...]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     @classmethod
-    def of(cls, windows: Sequence[FreezeWindow], first: date, years: int = 30) -> Calendar:
-        last = first.year + years
-        spans = {(s, e, w.name) for w in windows for s, e in w.spans(first.year - 1, last)}
-        recurring = any(w.recurring for w in windows)
-        return cls(tuple(sorted(spans)), date(last, 12, 31) if recurring else None)
+    def of(cls, windows: Sequence[FreezeWindow]) -> Calendar:
+        return cls(tuple(windows))
+
+    @property
+    def _once(self) -> tuple[Span, ...]:
+        return tuple(
+            (s, e, w.name) for w in self.windows if not w.recurring for s, e in w.spans(0, 0)
+        )
+
+    def _year(self, year: int) -> tuple[Span, ...]:
+        spans = self._years.get(year)
+        if spans is None:
+            spans = self._years[year] = tuple(
+                (s, e, w.name) for w in self.windows if w.recurring for s, e in w.spans(year, year)
+            )
+        return spans
+
+    def spans(self, first: date, last: date) -> list[Span]:
+        """Every freeze span that overlaps ``first``..``last`` (inclusive), sorted by start."""
+        found = {
+            span
+            for year in range(first.year - 1, last.year + 1)  # a yearly span may end next year
+            for span in self._year(year)
+            if span[0] <= last and span[1] >= first
+        }
+        found.update(span for span in self._once if span[0] <= last and span[1] >= first)
+        return sorted(found)
 
     def clear_start(self, day: date) -> tuple[date, tuple[str, ...]]:
         """``day``, or the day after the freeze(s) it falls in, and their names."""
         names: list[str] = []
-        moved = True
-        while moved:
-            moved = False
-            for s, e, name in self.spans:
-                if s <= day <= e:
-                    day = e + timedelta(days=1)
-                    names.append(name)
-                    moved = True
+        while clash := self.spans(day, day):
+            names.extend(n for _, _, n in clash)
+            day = max(e for _, e, _ in clash) + timedelta(days=1)
         return day, tuple(names)
 
     def room(self, day: date) -> int | None:
         """Days from ``day`` to the next freeze (None: no freeze ahead)."""
-        ahead = [s for s, _, _ in self.spans if s >= day]
+        # a yearly freeze starts again within a year; every one-off freeze is known
+        ahead = [s for s, _, _ in self.spans(day, day + timedelta(days=366)) if s >= day]
+        ahead.extend(s for s, _, _ in self._once if s >= day)
         return (min(ahead) - day).days if ahead else None
 
     def place(self, start: date, days: int) -> tuple[date, tuple[str, ...], tuple[str, ...]]:
         """The first day from ``start`` with ``days`` days clear of every freeze, the names of
         the freezes that pushed it, and none overlapped. When no gap between the freezes is
         that long (yearly freezes closer together than the work takes), ``start`` itself, none
-        that pushed it and the names of the freezes the span overlaps: pushing it would only
-        move it past every freeze the calendar knows, years on."""
+        that pushed it and the names of the freezes the span overlaps: pushing it on would
+        never find room, only move it years away."""
+        once = self._once
+        settled = max([start, *(e for _, e, _ in once)])  # only yearly freezes after this
+        give_up = settled + _SEARCH if any(w.recurring for w in self.windows) else None
         day, names = start, list[str]()
-        while True:
-            end = day + timedelta(days=days - 1)
-            if self.until is not None and end > self.until:
-                break
-            clash = [(s, e, n) for s, e, n in self.spans if s <= end and e >= day]
+        while give_up is None or day <= give_up:
+            clash = self.spans(day, day + timedelta(days=days - 1))
             if not clash:
                 return day, tuple(names), ()
             names.extend(n for _, _, n in clash if n not in names)
             day = max(e for _, e, _ in clash) + timedelta(days=1)
-        end = start + timedelta(days=days - 1)
-        overlapped = dict.fromkeys(n for s, e, n in self.spans if s <= end and e >= start)
-        return start, (), tuple(overlapped)
+        overlapped = self.spans(start, start + timedelta(days=days - 1))
+        return start, (), tuple(dict.fromkeys(n for _, _, n in overlapped))
 
 
 # How a wave's reasons name a freeze it overlaps (see Calendar.place); written by

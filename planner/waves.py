@@ -142,7 +142,7 @@ def schedule_waves(
             dependants[link.dst].add(link.src)
     waves: list[Wave] = []
     day = next_monday(today + timedelta(days=settings.start_lead_days))
-    calendar = Calendar.of(settings.freeze_windows, today)
+    calendar = Calendar.of(settings.freeze_windows)
     target = dict(pins.target) if pins else {}
     soft = pins.soft if pins else frozenset()
     kept = {g for k in pins.kept for g in k.groups if g in by_id} if pins else set()

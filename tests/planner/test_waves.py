@@ -14,11 +14,9 @@ from planner.dates import (
     FreezeWindowFile,
     financial_year,
     financial_year_bounds,
-    first_clear,
 )
-from planner.errors import ScheduleError
 from planner.fields import validated
-from planner.schedule import overlapped_freezes
+from planner.schedule import Calendar, overlapped_freezes
 from planner.settings import merge
 from tests.planner.conftest import TODAY
 
@@ -112,13 +110,30 @@ def test_a_wave_longer_than_every_gap_between_freezes_starts_when_due(
     assert len(warning) == 1 and "financial year-end close" in warning[0], result.warnings
 
 
+def test_the_calendar_lays_yearly_freezes_out_as_far_as_a_wave_reaches() -> None:
+    """Decades ahead (a large estate's later waves), a freeze is waited out as in the first
+    year, never reported as overlapped because the calendar stopped short of it."""
+    xmas = FreezeWindow("xmas", "12-18", "01-04", recurring=True)
+    polls = FreezeWindow("polls", "2090-04-26", "2090-05-10", recurring=False)
+    calendar = Calendar.of([xmas, polls])
+    assert calendar.place(date(2070, 12, 20), 42) == (date(2071, 1, 5), ("xmas",), ())
+    assert calendar.place(date(2090, 4, 1), 42) == (date(2090, 5, 11), ("polls",), ())
+    assert calendar.place(date(2199, 11, 20), 60) == (date(2200, 1, 5), ("xmas",), ())
+    assert calendar.clear_start(date(2080, 12, 25)) == (date(2081, 1, 5), ("xmas",))
+    assert calendar.room(date(2080, 12, 1)) == 17
+    assert calendar.room(date(2090, 4, 20)) == 6  # the one-off comes first
+    # a one-off freeze decades on does not stop the search for a gap short of it
+    assert calendar.place(date(2027, 1, 5), 400) == (date(2027, 1, 5), (), ("xmas",))
+    assert Calendar.of([polls]).room(date(2091, 1, 1)) is None
+
+
 def test_freeze_windows() -> None:
     xmas = FreezeWindow("xmas", "12-18", "01-04", recurring=True)
-    day, pushed = first_clear(date(2026, 12, 1), 42, (xmas,))
-    assert day == date(2027, 1, 5) and pushed == ("xmas",)
-    assert first_clear(date(2027, 1, 5), 42, (xmas,)) == (date(2027, 1, 5), ())
-    with pytest.raises(ScheduleError, match="leave no gap of 400 days"):
-        first_clear(date(2027, 1, 5), 400, (xmas,))
+    calendar = Calendar.of([xmas])
+    assert calendar.place(date(2026, 12, 1), 42) == (date(2027, 1, 5), ("xmas",), ())
+    assert calendar.place(date(2027, 1, 5), 42) == (date(2027, 1, 5), (), ())
+    # no gap between the yearly freezes holds 400 days: it starts when due, naming the overlap
+    assert calendar.place(date(2027, 1, 5), 400) == (date(2027, 1, 5), (), ("xmas",))
     dated = validated(
         FreezeWindowFile, {"name": "polls", "from": "2027-04-26", "to": date(2027, 5, 10)}
     )

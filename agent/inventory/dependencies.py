@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from agent.store import Store
 from collectors.datadir import data_path, load_yaml
-
-if TYPE_CHECKING:  # the ORM only where edges are rebuilt: reading the estate needs none of it
-    pass
 
 EPHEMERAL_START = 32768
 SKIP_ADDRESSES = ("127.", "::1", "0.0.0.0", "::")  # noqa: S104 - addresses read, not bound
@@ -43,8 +39,9 @@ def _local(addr: str) -> bool:
 
 
 class _Seen(NamedTuple):
-    """What the rebuild reads of a stored connection (ConnectionRow's fields, ``count`` as
-    ``times``: a tuple has a count method)."""
+    """What the rebuild reads of a stored connection (the columns of :data:`_SEEN_COLUMNS`;
+    ``count`` as ``times``: a tuple has a count method). Times as the driver gives them
+    (SQLite's stored text, PostgreSQL's time): compared with each other, written back as read."""
 
     asset_id: int
     local_address: str
@@ -53,11 +50,21 @@ class _Seen(NamedTuple):
     remote_port: int
     process: str
     times: int
-    first_seen: datetime
-    last_seen: datetime
+    first_seen: Any
+    last_seen: Any
 
 
-_WRITE_BATCH = 20_000
+_SEEN_COLUMNS = (
+    "asset_id",
+    "local_address",
+    "local_port",
+    "remote_address",
+    "remote_port",
+    "process",
+    "count",
+    "first_seen",
+    "last_seen",
+)
 
 
 @dataclass
@@ -69,8 +76,8 @@ class _Edge:
     dst_asset: int | None
     src_address: str | None
     dst_address: str | None
-    first: datetime
-    last: datetime
+    first: Any  # as the driver gives it (see _Seen)
+    last: Any
     count: int = 0
     server_process: str | None = None
     client_process: str | None = None
@@ -128,41 +135,31 @@ def _aggregate(
 def rebuild_dependencies(store: Store) -> int:
     """Recompute every dependency edge from the stored connections; return the edge count.
 
-    A store holding no connection and no observed edge (an imported estate) has nothing to
-    recompute: that is read with plain SQL, and nothing is written."""
+    Read and written with the database driver itself (no ORM object, no per-value conversion),
+    the edges replaced in one transaction. A store holding no connection and no observed edge
+    (an imported estate) has nothing to recompute: that is read with plain SQL, and nothing is
+    written."""
     observed = store.rows(
         "SELECT EXISTS (SELECT 1 FROM cw_connection) "
         "OR EXISTS (SELECT 1 FROM cw_dependency WHERE origin = 'observed')"
     )
     if not observed[0][0]:
         return 0
-    from sqlalchemy import select
-    from sqlmodel import col, delete
-
-    from agent.store import tables as m
-    from agent.store.bulk import execute_many
-
-    with store.session() as s:
-        conn = s.connection()  # plain column rows: a scanned estate holds 100,000s
+    with store.driver() as (dialect, db):  # plain rows: a scanned estate holds 100,000s
         owner: dict[str, int] = {}
-        for addr, asset_id in conn.execute(
-            select(col(m.AddressRow.address), col(m.AddressRow.asset_id))
-        ):
+        for addr, asset_id in db.execute("SELECT address, asset_id FROM cw_address"):
             owner.setdefault(addr, asset_id)
-        for aid, mgmt in conn.execute(select(col(m.Asset.id), col(m.Asset.mgmt_address))):
+        for aid, mgmt in db.execute("SELECT id, mgmt_address FROM cw_asset"):
             if mgmt and aid is not None:
                 owner.setdefault(mgmt, aid)
         listening: dict[tuple[int, int], str | None] = {}
-        for asset_id, port, proc in conn.execute(
-            select(
-                col(m.ListeningRow.asset_id), col(m.ListeningRow.port), col(m.ListeningRow.process)
-            )
-        ):
+        for asset_id, port, proc in db.execute(
+            "SELECT asset_id, port, process FROM cw_listening"
+        ).fetchall():
             if listening.get((asset_id, port)) is None:
                 listening[(asset_id, port)] = proc
         edges: dict[tuple[str, str, int], _Edge] = {}
-        fields = ["count" if f == "times" else f for f in _Seen._fields]
-        seen = conn.execute(select(*(col(getattr(m.ConnectionRow, f)) for f in fields)))
+        seen = db.execute(f"SELECT {', '.join(_SEEN_COLUMNS)} FROM cw_connection").fetchall()
         for c in map(_Seen._make, seen):
             if _local(c.remote_address) or _local(c.local_address):
                 continue
@@ -178,30 +175,53 @@ def rebuild_dependencies(store: Store) -> int:
                 ends = (peer, c.remote_address, me, c.local_address, c.local_port)
             _aggregate(edges, c, client_is_me, *ends)
         names = service_names()
-        s.exec(delete(m.DependencyRow).where(col(m.DependencyRow.origin) == "observed"))
         rows = [
-            {
-                "src_key": e.src_key,
-                "origin": "observed",
-                "dst_key": e.dst_key,
-                "src_asset_id": e.src_asset,
-                "dst_asset_id": e.dst_asset,
-                "src_address": e.src_address,
-                "dst_address": e.dst_address,
-                "port": e.port,
-                "service": names.get(e.port),
-                "process": e.server_process
+            (
+                e.src_key,
+                "observed",
+                e.dst_key,
+                e.src_asset,
+                e.dst_asset,
+                e.src_address,
+                e.dst_address,
+                e.port,
+                names.get(e.port),
+                e.server_process
                 or (listening.get((e.dst_asset, e.port)) if e.dst_asset is not None else None),
-                "client_process": e.client_process,
-                "count": e.count,
-                "seen_by_client": e.by_client,
-                "seen_by_server": e.by_server,
-                "first_seen": e.first,
-                "last_seen": e.last,
-            }
+                e.client_process,
+                e.count,
+                e.by_client,
+                e.by_server,
+                e.first,
+                e.last,
+            )
             for e in edges.values()
         ]
-        for first in range(0, len(rows), _WRITE_BATCH):  # one transaction, batches of rows
-            execute_many(conn, m.DependencyRow, rows[first : first + _WRITE_BATCH])
-        s.commit()
+        _replace_observed(dialect, db, rows)
         return len(edges)
+
+
+# The columns of an observed edge as rebuild_dependencies writes them, in order
+_EDGE_COLUMNS = (
+    "src_key, origin, dst_key, src_asset_id, dst_asset_id, src_address, dst_address, port, "
+    "service, process, client_process, count, seen_by_client, seen_by_server, first_seen, "
+    "last_seen"
+)
+
+
+def _replace_observed(dialect: str, db: Any, rows: list[tuple[Any, ...]]) -> None:
+    """The observed edges replaced by ``rows`` in one transaction on the driver's connection
+    (times written back as the driver read them: SQLite's stored text, PostgreSQL's time)."""
+    delete = "DELETE FROM cw_dependency WHERE origin = 'observed'"
+    columns = _EDGE_COLUMNS
+    if dialect == "sqlite":
+        db.execute(delete)
+        marks = ", ".join("?" * len(columns.split(",")))
+        db.executemany(f"INSERT INTO cw_dependency ({columns}) VALUES ({marks})", rows)
+    else:
+        with db.cursor() as cur:
+            cur.execute(delete)
+            with cur.copy(f"COPY cw_dependency ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+    db.commit()

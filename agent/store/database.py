@@ -385,8 +385,9 @@ class Store:
         store's own driver, for reads of many rows with no per-row work beyond the driver's.
         On an SQLite file whose engine is not built yet, an ``sqlite3`` connection of its own
         (SQLAlchemy is not imported); otherwise a connection of the engine's pool. Values come
-        as the driver gives them (decode them with :func:`json_value` and :func:`utc`); a
-        failed read is a :class:`StoreError` naming the database."""
+        as the driver gives them (decode them with :func:`json_value` and :func:`utc`). A caller
+        that writes commits on the connection itself; nothing else is committed. A failed
+        statement is a :class:`StoreError` naming the database."""
         try:
             if self._engine is None and self._sqlite_file is not None:
                 plain = sqlite3.connect(self._sqlite_file, timeout=30)
@@ -408,7 +409,7 @@ class Store:
         except Exception as exc:
             if not _driver_error(exc) and "sqlalchemy" not in type(exc).__module__:
                 raise
-            raise database_error(self, "cannot read", exc) from exc
+            raise database_error(self, "cannot read or write", exc) from exc
 
     def read_assets(self, fields: Sequence[str], status: str | None = None) -> list[dict[str, Any]]:
         """These columns of every stored asset, or of those with this ``status``, by id, as

@@ -22,6 +22,7 @@ from agent.cli.text import ASSET_FIELDS
 from agent.configuration.config_file import Settings
 from agent.store import Store
 from agent.store.database import FIRST_REVISION, HEAD_REVISION
+from tests.agent.observed import client_and_server
 
 ROOT = Path(__file__).resolve().parents[2]
 COUNCIL = ROOT / "tests" / "data" / "estate" / "council.json"
@@ -97,6 +98,25 @@ def test_hubs_and_gaps_read_an_imported_estate_without_the_orm(
     assert mods & heavy == set()
     assert "igraph" not in mods  # no partitioning here
     assert "agent.bridge.estate_reader" in mods
+
+
+def test_hubs_rebuilds_a_scanned_stores_dependencies_without_the_orm(tmp_path: Path) -> None:
+    """Observed connections are turned into edges with the database driver itself."""
+    db = tmp_path / "scanned.db"
+    store = Store.open(f"sqlite:///{db}")
+    try:
+        client_and_server(store, server_saw_it=False)
+    finally:
+        store.close()
+    mods = loaded(db, "hubs", "--json", cwd=tmp_path)
+    assert mods & {"sqlalchemy", "sqlmodel", "alembic", "agent.store.tables"} == set()
+    reader = Store.open(f"sqlite:///{db}")
+    try:
+        edges = reader.rows("SELECT src_key, dst_key, port, process, origin FROM cw_dependency")
+        ids = dict(reader.rows("SELECT name, id FROM cw_asset"))
+    finally:
+        reader.close()
+    assert edges == [(f"asset:{ids['h30']}", f"asset:{ids['h40']}", 5432, "postgres", "observed")]
 
 
 def test_hubs_and_gaps_say_what_a_full_read_says(planned: Path) -> None:

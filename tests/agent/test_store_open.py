@@ -28,6 +28,7 @@ from agent.store.database import (
     MIGRATIONS,
     _sqlite_file,
 )
+from tests.agent.observed import client_and_server
 
 ROOT = Path(__file__).resolve().parents[2]
 COUNCIL = ROOT / "tests" / "data" / "estate" / "council.json"
@@ -114,7 +115,8 @@ def test_a_failed_plain_read_is_a_store_error(tmp_path: Path) -> None:
     store = Store.open(url)
     with pytest.raises(StoreError, match="no such table"):
         store.rows("SELECT * FROM cw_nothing")
-    with pytest.raises(StoreError, match="cannot read: no such table"), store.driver() as (_, db):
+    failed = "cannot read or write: no such table"
+    with pytest.raises(StoreError, match=failed), store.driver() as (_, db):
         db.execute("SELECT * FROM cw_nothing")
     assert store._engine is None
     with pytest.raises(ValueError, match="not asset columns"):
@@ -225,7 +227,7 @@ def test_the_estates_dependency_days_are_the_stored_utc_days(store: Store) -> No
     """A dependency or an asset first seen at 23:30 UTC was seen that UTC day, whatever the
     database session's time zone (PostgreSQL's is set to Tokyo here, where it is already the
     next day)."""
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from sqlalchemy import event
 
@@ -255,7 +257,7 @@ def test_the_estate_read_by_the_driver_says_what_the_orm_holds(store: Store) -> 
     """The estate's usage figures, hypervisor links and asset count, read with the driver
     itself (on SQLite through a store with no engine), against the same facts read through
     the ORM: the rollups' p95 over the window and the stored ``hosts`` links."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, timedelta
 
     from agent.bridge.plan_runs import estate_from_store
     from agent.store.placement import hosted_on
@@ -305,32 +307,6 @@ def test_the_estate_read_by_the_driver_says_what_the_orm_holds(store: Store) -> 
     assert ours[str(ids["web01"])].memory_util_pct is not None
 
 
-def _client_and_server(store: Store, *, server_saw_it: bool, now: datetime | None = None) -> None:
-    """h30 (192.0.2.30) connected to PostgreSQL on h40 (192.0.2.40), as SSH saw it on h30 and,
-    when ``server_saw_it``, on h40 too."""
-    from collectors.facts import Connection, Facts, Identity, Listening
-
-    seen_on_server = (Connection("tcp", "192.0.2.40", 5432, "192.0.2.30", 40000, "postgres"),)
-    for address, listening, connections in (
-        (
-            "192.0.2.40",
-            (Listening("tcp", "0.0.0.0", 5432, "postgres"),),
-            seen_on_server if server_saw_it else (),
-        ),
-        ("192.0.2.30", (), (Connection("tcp", "192.0.2.30", 40000, "192.0.2.40", 5432),)),
-    ):
-        facts = Facts(
-            target=f"ssh://{address}:22",
-            protocol="ssh",
-            address=address,
-            sys_name=f"h{address.rsplit('.', 1)[1]}",
-            identity=Identity(vendor="QEMU", device_class="server", os_name="Linux"),
-            listening=listening,
-            connections=connections,
-        )
-        store.save_facts(facts, now=now)
-
-
 def test_rebuilding_dependencies_reads_nothing_more_without_observed_connections(
     tmp_path: Path,
 ) -> None:
@@ -355,7 +331,7 @@ def test_rebuilding_dependencies_reads_nothing_more_without_observed_connections
         quick.close()
     store = Store.open(url)
     try:
-        _client_and_server(store, server_saw_it=False)
+        client_and_server(store, server_saw_it=False)
         assert rebuild_dependencies(store) == 1
         observed = "SELECT count(*) FROM cw_dependency WHERE origin = 'observed'"
         assert store.rows(observed)[0][0] == 1
@@ -371,13 +347,13 @@ def test_rebuilding_dependencies_reads_nothing_more_without_observed_connections
 def test_rebuilt_dependencies_carry_what_the_connections_said(store: Store) -> None:
     """Written in bulk on each backend: the client, the server's listening process, the
     service, both ends' sightings, the count and the first and last time seen."""
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from agent.inventory.dependencies import rebuild_dependencies
 
     t0, t1 = datetime(2026, 11, 1, 9, tzinfo=UTC), datetime(2026, 11, 2, 17, tzinfo=UTC)
     for now in (t0, t1):
-        _client_and_server(store, server_saw_it=True, now=now)
+        client_and_server(store, server_saw_it=True, now=now)
     ids = {a.name: a.id for a in store.list_assets()}
     assert rebuild_dependencies(store) == 1
     with store.session() as s:

@@ -410,7 +410,8 @@ def debt(
     "--settings",
     "overrides",
     type=click.Path(dir_okay=False, exists=True),
-    help="YAML with planner settings to merge over the shipped defaults.",
+    help="YAML with planner settings to merge over the shipped defaults (its hubs section is "
+    "read here; `cloudward plan` checks every section).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the hubs and candidates as JSON.")
 def hubs(

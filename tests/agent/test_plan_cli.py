@@ -187,6 +187,26 @@ def test_hubs_show_without_storing_a_plan(tmp_path: Path) -> None:
     assert empty.exit_code == 0 and "no assets in the store yet" in empty.output
 
 
+def test_hubs_take_the_hubs_section_of_a_settings_file(tmp_path: Path) -> None:
+    """An override of the hubs section applies and a bad key in it is named with its file;
+    the other sections of the file are for ``plan``, which checks them all."""
+    db = tmp_path / "cw.db"
+    assert run(db, "import", str(COUNCIL)).exit_code == 0
+    hubs = json.loads(run(db, "hubs", "--json").output)["hubs"]
+    mon01 = next(h["asset_id"] for h in hubs if h["name"] == "mon01")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(f"hubs:\n  exclude: ['{mon01}']\nwaves:\n  colour: blue\n", encoding="utf-8")
+    r = run(db, "hubs", "--json", "--settings", str(mine))
+    assert r.exit_code == 0, r.output
+    assert {h["name"] for h in json.loads(r.output)["hubs"]} == {"dc01", "dc02", "bkp01"}
+    r = run(db, "plan", "--settings", str(mine))
+    assert r.exit_code == 2 and "waves.colour: unknown key" in r.output, r.output
+    mine.write_text("hubs:\n  min_peers: 0\n", encoding="utf-8")
+    r = run(db, "hubs", "--settings", str(mine))
+    assert r.exit_code == 2, r.output
+    assert f"{mine}: hubs.min_peers: must be at least 1, got 0" in r.output, r.output
+
+
 def test_import_says_when_the_format_does_not_fit_the_file(tmp_path: Path) -> None:
     db = tmp_path / "cw.db"
     as_csv = tmp_path / "estate.csv"

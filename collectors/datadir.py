@@ -2,14 +2,14 @@
 
 ``$CLOUDWARD_DATA_DIR`` when set (a folder laid out like ``config/``); otherwise the installed
 package ``cloudward_data``, which is ``config/`` itself (pyproject.toml maps the folder to that
-package), found through ``importlib.resources``: in a wheel install it lies in site-packages,
+package), found by its import spec: in a wheel install it lies in site-packages,
 in an editable install (``pip install -e .``) it is the checkout's ``config/``.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.resources
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -26,19 +26,22 @@ class DataDirError(CollectorError, FileNotFoundError):
 
 @functools.cache
 def installed_data_dir() -> Path:
-    """The folder of the installed ``cloudward_data`` package."""
-    try:
-        root = importlib.resources.files(PACKAGE)
-    except ModuleNotFoundError:
+    """The folder of the installed ``cloudward_data`` package (found by its import spec: the
+    package itself is not imported, nor ``importlib.resources``)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None:
         raise DataDirError(
             f"cloudward's data files (the package {PACKAGE}) are not installed: install "
             f"cloudward with pip (`pip install -e .` in a checkout), or set {ENV} to the "
             "shipped config/ folder"
-        ) from None
-    if not isinstance(root, Path) or not root.is_dir():
+        )
+    where = list(spec.submodule_search_locations or [])
+    root = Path(where[0]) if where else None
+    if root is None or not root.is_dir():
         raise DataDirError(
-            f"cloudward's data files (the package {PACKAGE}) are not a folder on disk ({root}): "
-            f"install cloudward unzipped, or set {ENV} to the shipped config/ folder"
+            f"cloudward's data files (the package {PACKAGE}) are not a folder on disk "
+            f"({where[0] if where else spec.origin}): install cloudward unzipped, or set {ENV} "
+            "to the shipped config/ folder"
         )
     return root
 

@@ -105,7 +105,7 @@ _SECTION_MODELS: Mapping[str, tuple[str, str]] = {
     "hardware": ("planner.hardware_lifecycle", "HardwareFile"),
 }
 _OPTIONAL = frozenset({"hardware"})  # as in SettingsFile: absent is empty
-_SECTIONS_MODELS: dict[tuple[str, ...], type[BaseModel]] = {}
+_SUBSET_MODELS: dict[tuple[str, ...], type[BaseModel]] = {}
 
 
 def sections_from_layers(
@@ -121,7 +121,7 @@ def sections_from_layers(
             f"not sections built alone: {', '.join(unknown)} (use Settings.from_layers)"
         )
     chosen = tuple(dict.fromkeys(names))
-    model = _SECTIONS_MODELS.get(chosen)
+    model = _SUBSET_MODELS.get(chosen)
     if model is None:
         from pydantic import Field, create_model
 
@@ -132,9 +132,7 @@ def sections_from_layers(
             module, attr = _SECTION_MODELS[name]
             section = getattr(importlib.import_module(module), attr)
             fields[name] = (section, Field(default_factory=section) if name in _OPTIONAL else ...)
-        model = _SECTIONS_MODELS[chosen] = create_model(
-            "SettingsSections", __base__=Strict, **fields
-        )
+        model = _SUBSET_MODELS[chosen] = create_model("SettingsSections", __base__=Strict, **fields)
     kept = [(n, {k: v for k, v in layer.items() if k in chosen}) for n, layer in layers]
     data: dict[str, Any] = {}
     for _, layer in kept:

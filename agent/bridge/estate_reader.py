@@ -30,7 +30,7 @@ from collectors.facts import ENDPOINT
 from planner.usage import Rollup, window_figure
 
 if TYPE_CHECKING:
-    from planner.strategy import StrategyRule
+    from planner.strategy import StrategyRule, StrategyRules
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +110,7 @@ def load_planner_sections(names: Sequence[str], overrides: Path | None = None) -
     except planner.SettingsError as exc:
         raise ConfigError(exc.problems, "planner settings") from None
     if "strategy" in found:
-        rules = found["strategy"].rules
-        if not rules or rules[0] != endpoint_rule():
-            found["strategy"] = dataclasses.replace(
-                found["strategy"], rules=(endpoint_rule(), *rules)
-            )
+        found["strategy"] = _endpoint_first(found["strategy"])
     return found
 
 
@@ -136,11 +132,18 @@ def endpoint_rule() -> StrategyRule:
 
 def endpoints_stay(settings: planner.Settings) -> planner.Settings:
     """``settings`` with :func:`endpoint_rule` first among the strategy rules."""
-    rules = settings.strategy.rules
-    if rules and rules[0] == endpoint_rule():
+    strategy = _endpoint_first(settings.strategy)
+    if strategy is settings.strategy:
         return settings
-    strategy = dataclasses.replace(settings.strategy, rules=(endpoint_rule(), *rules))
     return dataclasses.replace(settings, strategy=strategy)
+
+
+def _endpoint_first(strategy: StrategyRules) -> StrategyRules:
+    """``strategy`` with :func:`endpoint_rule` first among its rules (itself when it is)."""
+    rules = strategy.rules
+    if rules and rules[0] == endpoint_rule():
+        return strategy
+    return dataclasses.replace(strategy, rules=(endpoint_rule(), *rules))
 
 
 def _shown(path: Path) -> str:

@@ -24,13 +24,9 @@ from agent.bridge.apart import apart
 # what plan runs read of the store, re-exported (agent.bridge.estate_reader: no ORM)
 from agent.bridge.estate_reader import (
     USAGE_WINDOW_DAYS,
-    endpoint_rule,
-    endpoints_stay,
     estate_from_store,
     load_lifecycle,
-    load_planner_sections,
     load_planner_settings,
-    read_yaml,
 )
 from agent.bridge.estate_reader import _day as _day
 from agent.bridge.plan_views import build_views
@@ -41,17 +37,13 @@ from agent.store.bulk import execute_many
 __all__ = [
     "USAGE_WINDOW_DAYS",
     "compute_plan",
-    "endpoint_rule",
-    "endpoints_stay",
     "estate_from_store",
     "load_lifecycle",
-    "load_planner_sections",
     "load_planner_settings",
     "plan_body",
     "plan_stamp",
     "previous_plan",
     "prune_plans",
-    "read_yaml",
     "save_plan",
 ]
 

@@ -139,13 +139,13 @@ def rebuild_dependencies(store: Store) -> int:
     the edges replaced in one transaction. A store holding no connection and no observed edge
     (an imported estate) has nothing to recompute: that is read with plain SQL, and nothing is
     written."""
-    observed = store.rows(
-        "SELECT EXISTS (SELECT 1 FROM cw_connection) "
-        "OR EXISTS (SELECT 1 FROM cw_dependency WHERE origin = 'observed')"
-    )
-    if not observed[0][0]:
-        return 0
     with store.driver() as (dialect, db):  # plain rows: a scanned estate holds 100,000s
+        observed = db.execute(
+            "SELECT EXISTS (SELECT 1 FROM cw_connection) "
+            "OR EXISTS (SELECT 1 FROM cw_dependency WHERE origin = 'observed')"
+        ).fetchone()
+        if not observed[0]:
+            return 0
         owner: dict[str, int] = {}
         for addr, asset_id in db.execute("SELECT address, asset_id FROM cw_address"):
             owner.setdefault(addr, asset_id)
@@ -213,15 +213,14 @@ def _replace_observed(dialect: str, db: Any, rows: list[tuple[Any, ...]]) -> Non
     """The observed edges replaced by ``rows`` in one transaction on the driver's connection
     (times written back as the driver read them: SQLite's stored text, PostgreSQL's time)."""
     delete = "DELETE FROM cw_dependency WHERE origin = 'observed'"
-    columns = _EDGE_COLUMNS
     if dialect == "sqlite":
         db.execute(delete)
-        marks = ", ".join("?" * len(columns.split(",")))
-        db.executemany(f"INSERT INTO cw_dependency ({columns}) VALUES ({marks})", rows)
+        marks = ", ".join("?" * len(_EDGE_COLUMNS.split(",")))
+        db.executemany(f"INSERT INTO cw_dependency ({_EDGE_COLUMNS}) VALUES ({marks})", rows)
     else:
         with db.cursor() as cur:
             cur.execute(delete)
-            with cur.copy(f"COPY cw_dependency ({columns}) FROM STDIN") as copy:
+            with cur.copy(f"COPY cw_dependency ({_EDGE_COLUMNS}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
     db.commit()

@@ -10,7 +10,7 @@ deleted, so an asset keeps at most one hour of raw samples. Hourly rows are kept
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -232,14 +232,6 @@ def rollups(
                 Rollup(aware(start), count, p50, p95, top)
             )
     return out
-
-
-def daily_by_asset(
-    store: Store, metrics: Iterable[str] | None = None
-) -> Mapping[int, Mapping[str, list[Rollup]]]:
-    """Every asset's daily rollups per metric (of ``metrics``, when given): what right-sizing
-    rests on."""
-    return rollups(store, "day", metrics=metrics)
 
 
 def latest_samples(store: Store) -> list[LatestSample]:

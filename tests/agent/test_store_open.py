@@ -261,7 +261,7 @@ def test_the_estate_read_by_the_driver_says_what_the_orm_holds(store: Store) -> 
 
     from agent.bridge.plan_runs import estate_from_store
     from agent.store.placement import hosted_on
-    from agent.store.usage_history import daily_by_asset
+    from agent.store.usage_history import rollups
     from planner.usage import window_figure
 
     import_file(store, COUNCIL)
@@ -299,7 +299,7 @@ def test_the_estate_read_by_the_driver_says_what_the_orm_holds(store: Store) -> 
     assert len(ours) == len(ids)
     for guest, host in links.items():
         assert ours[str(guest)].host == str(host)
-    daily = daily_by_asset(store, ("cpu_pct", "mem_pct"))
+    daily = rollups(store, "day", metrics=("cpu_pct", "mem_pct"))
     for name in ("web01", "sql01"):
         asset = ours[str(ids[name])]
         cpu = window_figure(daily[ids[name]]["cpu_pct"], today=date(2026, 10, 25), window_days=90)

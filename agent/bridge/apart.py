@@ -1,11 +1,14 @@
-"""Pure work done in a forked child while this process goes on, for a command on a machine
-with more than one core: ``cloudward plan`` turns a plan of 100,000 assets into its JSON body
-(seconds of CPU) while it writes the plan's rows.
+"""Work done in a forked child while this process goes on, for a command on a machine with
+more than one core: ``cloudward plan`` reads a large estate's dependencies while it reads the
+assets, and turns a plan of 100,000 assets into its JSON body (seconds of CPU) while it writes
+the plan's rows.
 
 Only where it is safe: on Linux, from a process running a single thread (the command line,
 not the daemon: a thread holding a lock at the fork would leave it held in the child), and for
-work that touches no database, file or logger (the child inherits the store's connections and
-must leave them alone; it ends with ``os._exit``, running no clean-up of the parent's). The
+work that writes no file and logs nothing. The child inherits the store's connections and must
+leave them alone: work that reads the store calls
+:meth:`agent.store.Store.in_forked_child` first and reads on connections of its own. The child
+ends with ``os._exit``, running no clean-up of the parent's. The
 result comes back pickled through a pipe. When the child cannot be started, or fails or is
 killed, the work runs again in this process, so the caller gets the same result, or the same
 exception, either way."""

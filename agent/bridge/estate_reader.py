@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ import yaml
 
 import planner
 import planner.model
+from agent.bridge.apart import apart
 from agent.errors import ConfigError
 from agent.store import Store, jsontext
 from agent.store.database import json_value, utc
@@ -275,161 +277,212 @@ def estate_from_store(
     CPU and memory utilisation are the p95 over the stored daily rollups of the last
     ``window_days`` up to ``today`` (default: each asset's newest rollup day), with the number
     of days in ``util_days``; an asset without rollups keeps its last poll's figures."""
-    days, day = _days()
+    _, day = _days()
     with store.driver() as (dialect, driver):
-        usage = _usage_figures(driver, today, window_days)
-        # JSON columns as text on PostgreSQL too: each distinct text is decoded once (_memo)
-        as_text = "{0}::text AS {0}" if dialect == "postgresql" else "{0}"
-        columns = [as_text.format(c) if c in _JSON_COLUMNS else c for c in _ASSET_COLUMNS]
-        assets: list[Any] = list(
-            map(
-                _AssetColumns._make,
-                _fetch(
-                    driver,
-                    f"SELECT {', '.join(columns)} FROM cw_asset WHERE status = 'active' "
-                    "ORDER BY id",
-                ),
-            )
-        )
-        # replaced: history, neither planned nor a dependency's end
-        gone = {r[0] for r in _fetch(driver, "SELECT id FROM cw_asset WHERE status != 'active'")}
-        placed = {  # guest -> the hypervisor that hosts it (agent.store.placement.hosted_on)
-            dst: src
-            for src, dst in _fetch(
-                driver,
-                f"SELECT src_asset_id, dst_asset_id FROM cw_asset_link WHERE kind = '{HOSTS}' "
-                "ORDER BY id",
-            )
-        }
-        addresses: dict[int, list[str]] = {}
-        for aid, addr in _fetch(driver, "SELECT asset_id, address FROM cw_address"):
-            addresses.setdefault(aid, []).append(addr)
-        software: dict[int, set[tuple[str, str | None]]] = {}
-        for aid, name, version in _fetch(driver, "SELECT asset_id, name, version FROM cw_software"):
-            software.setdefault(aid, set()).add((name, version))
-        listening: dict[int, set[tuple[int, str, str | None]]] = {}
-        for aid, port, proto, proc in _fetch(
-            driver, "SELECT asset_id, port, proto, process FROM cw_listening"
-        ):
-            listening.setdefault(aid, set()).add((port, proto, proc))
-        ids = {a.id: str(a.id) for a in assets}  # as the planner knows them: one string each
-        known = set(ids.values())
-        externals: dict[str, planner.AssetInput] = {}
-        edges: list[planner.model.DependencyRow] = []
-        # one object for each distinct port, service, process and external key: a million
-        # edges name a few (``keep(v, v)``: v, or the equal value kept first)
-        kept: dict[Any, Any] = {}
-        keep = kept.setdefault
-
-        def end(asset_id: int | None, key: str, address: str | None) -> str:
-            """A dependency's end that is not an active stored asset: an external peer."""
-            node = str(asset_id) if asset_id is not None else keep(key, key)
-            if node not in known and node not in externals:
-                externals[node] = _external(node, address)
-            return node
-
-        add, day_of = edges.append, days.get
-        for (
-            src_id,
-            dst_id,
-            src_key,
-            dst_key,
-            src_address,
-            dst_address,
-            port,
-            service,
-            process,
-            count,
-            first_seen,
-            last_seen,
-        ) in _dependency_rows(dialect, driver) if dependencies else ():
-            if gone and (src_id in gone or dst_id in gone):
-                continue
-            src = ids.get(src_id)  # the common case: both ends are stored assets
-            if src is None:
-                src = end(src_id, src_key, src_address)
-            dst = ids.get(dst_id)
-            if dst is None:
-                dst = end(dst_id, dst_key, dst_address)
-            add(  # a Dependency's fields by position, as planner.DependencyRows keeps them
-                (
-                    src,
-                    dst,
-                    keep(port, port),
-                    keep(service, service),
-                    keep(process, process),
-                    count if count > 1 else 1,
-                    day_of(first_seen) or day(first_seen),
-                    day_of(last_seen) or day(last_seen),
-                    "unknown",
+        # the dependencies (most of a large estate's rows) are read in a forked child while
+        # the assets are read here, where that pays (agent.bridge.apart says where it can)
+        many = dependencies and (_fetch(driver, _LAST_DEPENDENCY)[0][0] or 0) >= READ_APART_FROM
+        with apart(functools.partial(_edges_apart, store, os.getpid()), when=many) as reading:
+            usage = _usage_figures(driver, today, window_days)
+            # JSON columns as text on PostgreSQL too: each distinct text is decoded once (_memo)
+            as_text = "{0}::text AS {0}" if dialect == "postgresql" else "{0}"
+            columns = [as_text.format(c) if c in _JSON_COLUMNS else c for c in _ASSET_COLUMNS]
+            assets: list[Any] = list(
+                map(
+                    _AssetColumns._make,
+                    _fetch(
+                        driver,
+                        f"SELECT {', '.join(columns)} FROM cw_asset WHERE status = 'active' "
+                        "ORDER BY id",
+                    ),
                 )
             )
-    from agent.inventory.dependencies import service_names
+            # replaced: history, neither planned nor a dependency's end
+            gone = {
+                r[0] for r in _fetch(driver, "SELECT id FROM cw_asset WHERE status != 'active'")
+            }
+            placed = {  # guest -> the hypervisor that hosts it (agent.store.placement.hosted_on)
+                dst: src
+                for src, dst in _fetch(
+                    driver,
+                    f"SELECT src_asset_id, dst_asset_id FROM cw_asset_link WHERE kind = '{HOSTS}' "
+                    "ORDER BY id",
+                )
+            }
+            addresses: dict[int, list[str]] = {}
+            for aid, addr in _fetch(driver, "SELECT asset_id, address FROM cw_address"):
+                addresses.setdefault(aid, []).append(addr)
+            software: dict[int, set[tuple[str, str | None]]] = {}
+            for aid, name, version in _fetch(
+                driver, "SELECT asset_id, name, version FROM cw_software"
+            ):
+                software.setdefault(aid, set()).add((name, version))
+            listening: dict[int, set[tuple[int, str, str | None]]] = {}
+            for aid, port, proto, proc in _fetch(
+                driver, "SELECT asset_id, port, proto, process FROM cw_listening"
+            ):
+                listening.setdefault(aid, set()).add((port, proto, proc))
+            ids = {a.id: str(a.id) for a in assets}  # as the planner knows them: one string each
+            edges: list[planner.model.DependencyRow] = []
+            externals: dict[str, planner.AssetInput] = {}
+            if dependencies and not reading.forked:
+                edges, externals = _edges(dialect, driver, ids, gone)
+            from agent.inventory.dependencies import service_names
 
-    names = service_names()
-    hosts = {a.name.lower(): str(a.id) for a in assets}
-    inputs = []
-    # tags, exposures, planning hints and make/model repeat across assets: each distinct
-    # stored value is read once (SQLite gives JSON as text; PostgreSQL's decoded lists are
-    # looked up by their text)
-    read_tags, read_exposures, read_hints = (
-        _memo(_tag_facts),
-        _memo(_exposures),
-        _memo(lambda stored: _planning_hints(json_value(stored) or {}, hosts)),
-    )
-    virtual_hint = _memo(_virtual_hint)
-    for a in assets:
-        tags, env, app, crit = read_tags(a.tags)
-        exposures = read_exposures(a.exposures)
-        if 23 in {p for p, proto, _ in listening.get(a.id, ()) if proto == "tcp"}:
-            exposures = (planner.Exposure("telnet", "TCP port 23 is listening"), *exposures)
-        hints = dict(read_hints(a.planning))  # a copy: set below for this asset alone
-        if a.device_class == ENDPOINT:
-            hints["hub"] = False  # never set aside as shared infrastructure into wave 0
-        if placed.get(a.id) is not None and placed[a.id] not in gone:
-            hints["host"] = str(placed[a.id])
-            hints.setdefault("virtual", True)  # a hypervisor lists it: a virtual machine
-        fields: dict[str, Any] = {
-            "id": ids[a.id],
-            "name": a.name,
-            "addresses": tuple(sorted(addresses.get(a.id, ()))),
-            "site": a.site,
-            "environment": env,
-            "device_class": a.device_class
-            if a.device_class in planner.model.DEVICE_CLASSES
-            else "unknown",
-            "vendor": None if a.vendor == "unknown" else a.vendor,
-            "model": a.model,
-            "serial": a.serial,
-            "os_name": a.os_name,
-            "os_version": a.os_version,
-            "firmware": a.firmware,
-            "software": tuple(sorted(software.get(a.id, ()), key=_software_order)),
-            "cpu_count": a.cpu_count,
-            "memory_bytes": a.memory_bytes,
-            "disk_bytes": a.disk_bytes,
-            "cpu_util_pct": a.cpu_pct,
-            "memory_util_pct": a.mem_pct,
-            "listening": tuple(
-                planner.Listener(p, proto, names.get(p), proc)
-                for p, proto, proc in sorted(listening.get(a.id, ()), key=_listener_order)
-            ),
-            "exposures": exposures,
-            "first_seen": day(a.first_seen),
-            "manufactured": day(a.manufacture_date),
-            "bios_date": day(a.bios_date),
-            "application": app,
-            "tags": tags,
-            "criticality": crit,
-            "virtual": virtual_hint((a.vendor, a.model)),
-        }
-        used = usage.get(a.id)
-        if used:
-            fields.update(used)  # sampled history over the single poll
-        fields.update(hints)
-        inputs.append(planner.AssetInput(**fields))
+            names = service_names()
+            hosts = {a.name.lower(): str(a.id) for a in assets}
+            inputs = []
+            # tags, exposures, planning hints and make/model repeat across assets: each distinct
+            # stored value is read once (SQLite gives JSON as text; PostgreSQL's decoded lists are
+            # looked up by their text)
+            read_tags, read_exposures, read_hints = (
+                _memo(_tag_facts),
+                _memo(_exposures),
+                _memo(lambda stored: _planning_hints(json_value(stored) or {}, hosts)),
+            )
+            virtual_hint = _memo(_virtual_hint)
+            for a in assets:
+                tags, env, app, crit = read_tags(a.tags)
+                exposures = read_exposures(a.exposures)
+                if 23 in {p for p, proto, _ in listening.get(a.id, ()) if proto == "tcp"}:
+                    exposures = (planner.Exposure("telnet", "TCP port 23 is listening"), *exposures)
+                hints = dict(read_hints(a.planning))  # a copy: set below for this asset alone
+                if a.device_class == ENDPOINT:
+                    hints["hub"] = False  # never set aside as shared infrastructure into wave 0
+                if placed.get(a.id) is not None and placed[a.id] not in gone:
+                    hints["host"] = str(placed[a.id])
+                    hints.setdefault("virtual", True)  # a hypervisor lists it: a virtual machine
+                fields: dict[str, Any] = {
+                    "id": ids[a.id],
+                    "name": a.name,
+                    "addresses": tuple(sorted(addresses.get(a.id, ()))),
+                    "site": a.site,
+                    "environment": env,
+                    "device_class": a.device_class
+                    if a.device_class in planner.model.DEVICE_CLASSES
+                    else "unknown",
+                    "vendor": None if a.vendor == "unknown" else a.vendor,
+                    "model": a.model,
+                    "serial": a.serial,
+                    "os_name": a.os_name,
+                    "os_version": a.os_version,
+                    "firmware": a.firmware,
+                    "software": tuple(sorted(software.get(a.id, ()), key=_software_order)),
+                    "cpu_count": a.cpu_count,
+                    "memory_bytes": a.memory_bytes,
+                    "disk_bytes": a.disk_bytes,
+                    "cpu_util_pct": a.cpu_pct,
+                    "memory_util_pct": a.mem_pct,
+                    "listening": tuple(
+                        planner.Listener(p, proto, names.get(p), proc)
+                        for p, proto, proc in sorted(listening.get(a.id, ()), key=_listener_order)
+                    ),
+                    "exposures": exposures,
+                    "first_seen": day(a.first_seen),
+                    "manufactured": day(a.manufacture_date),
+                    "bios_date": day(a.bios_date),
+                    "application": app,
+                    "tags": tags,
+                    "criticality": crit,
+                    "virtual": virtual_hint((a.vendor, a.model)),
+                }
+                used = usage.get(a.id)
+                if used:
+                    fields.update(used)  # sampled history over the single poll
+                fields.update(hints)
+                inputs.append(planner.AssetInput(**fields))
+            # the child's result is asked for last: it reads while the assets are made here
+            if dependencies and reading.forked:
+                active, edges, externals = reading.result()
+                if active != tuple(ids):  # assets changed between the two reads: read here
+                    edges, externals = _edges(dialect, driver, ids, gone)
     all_assets = tuple(inputs) + tuple(externals[k] for k in sorted(externals))
     return planner.Estate(assets=all_assets, dependencies=planner.DependencyRows(edges))
+
+
+# Dependency rows (by the newest one's id) from which a child reads them: below it the fork
+# and handing the rows back cost more than reading them alongside the assets saves.
+READ_APART_FROM = 20_000
+_LAST_DEPENDENCY = "SELECT max(id) FROM cw_dependency"
+
+
+def _edges_apart(
+    store: Store, parent: int
+) -> tuple[tuple[int, ...], list[planner.model.DependencyRow], dict[str, planner.AssetInput]]:
+    """What :func:`_edges` gives, on a connection of its own (in a forked child: ``parent``
+    is not this process), with the ids of the active assets it took as stored: the caller
+    reads the dependencies itself when its own assets differ (a write between the reads)."""
+    if os.getpid() != parent:
+        store.in_forked_child()
+    with store.driver() as (dialect, driver):
+        ids = {
+            r[0]: str(r[0])
+            for r in _fetch(driver, "SELECT id FROM cw_asset WHERE status = 'active' ORDER BY id")
+        }
+        gone = {r[0] for r in _fetch(driver, "SELECT id FROM cw_asset WHERE status != 'active'")}
+        edges, externals = _edges(dialect, driver, ids, gone)
+    return tuple(ids), edges, externals
+
+
+def _edges(
+    dialect: str, driver: Any, ids: Mapping[int, str], gone: set[int]
+) -> tuple[list[planner.model.DependencyRow], dict[str, planner.AssetInput]]:
+    """Every stored dependency between active assets (``ids``: each one's id as the planner
+    knows it) or external peers, as the planner's rows, and those external peers by id. A
+    dependency with an end in ``gone`` (replaced assets: history) is left out."""
+    days, day = _days()
+    known = set(ids.values())
+    externals: dict[str, planner.AssetInput] = {}
+    edges: list[planner.model.DependencyRow] = []
+    # one object for each distinct port, service, process and external key: a million
+    # edges name a few (``keep(v, v)``: v, or the equal value kept first)
+    kept: dict[Any, Any] = {}
+    keep = kept.setdefault
+
+    def end(asset_id: int | None, key: str, address: str | None) -> str:
+        """A dependency's end that is not an active stored asset: an external peer."""
+        node = str(asset_id) if asset_id is not None else keep(key, key)
+        if node not in known and node not in externals:
+            externals[node] = _external(node, address)
+        return node
+
+    add, day_of, id_of = edges.append, days.get, ids.get
+    for (
+        src_id,
+        dst_id,
+        src_key,
+        dst_key,
+        src_address,
+        dst_address,
+        port,
+        service,
+        process,
+        count,
+        first_seen,
+        last_seen,
+    ) in _dependency_rows(dialect, driver):
+        if gone and (src_id in gone or dst_id in gone):
+            continue
+        src = id_of(src_id)  # the common case: both ends are stored assets
+        if src is None:
+            src = end(src_id, src_key, src_address)
+        dst = id_of(dst_id)
+        if dst is None:
+            dst = end(dst_id, dst_key, dst_address)
+        add(  # a Dependency's fields by position, as planner.DependencyRows keeps them
+            (
+                src,
+                dst,
+                keep(port, port),
+                keep(service, service),
+                keep(process, process),
+                count if count > 1 else 1,
+                day_of(first_seen) or day(first_seen),
+                day_of(last_seen) or day(last_seen),
+                "unknown",
+            )
+        )
+    return edges, externals
 
 
 def _memo(read: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -320,6 +320,14 @@ class Store:
         if self._engine is not None:
             self._engine.dispose()
 
+    def in_forked_child(self) -> None:
+        """Call first in a process forked from the one that opened this store: the engine's
+        pool is replaced by an empty one, leaving the connections it shares with the parent
+        alone (closing or using them would break the parent's), so reads here open their
+        own (SQLAlchemy's advice for a pool crossing a fork)."""
+        if self._engine is not None:
+            self._engine.dispose(close=False)
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         from sqlmodel import Session

@@ -146,6 +146,11 @@ def rebuild_dependencies(store: Store) -> int:
         ).fetchone()
         if not observed[0]:
             return 0
+        if dialect == "postgresql":
+            # agents sharing one database rebuild in turn, each from what the one before it
+            # committed (two replacing the observed edges at once would each insert the same
+            # edges, the second failing on their unique key); held until the commit below
+            db.execute(_REBUILD_LOCK)
         owner: dict[str, int] = {}
         for addr, asset_id in db.execute("SELECT address, asset_id FROM cw_address"):
             owner.setdefault(addr, asset_id)
@@ -200,6 +205,8 @@ def rebuild_dependencies(store: Store) -> int:
         _replace_observed(dialect, db, rows)
         return len(edges)
 
+
+_REBUILD_LOCK = "SELECT pg_advisory_xact_lock(hashtext('cloudward-dependency-rebuild'))"
 
 # The columns of an observed edge as rebuild_dependencies writes them, in order
 _EDGE_COLUMNS = (

@@ -366,3 +366,35 @@ def test_rebuilt_dependencies_carry_what_the_connections_said(store: Store) -> N
         t.replace(tzinfo=UTC) if t.tzinfo is None else t for t in (dep.first_seen, dep.last_seen)
     )
     assert (first, last) == (t0, t1)
+
+
+def test_agents_rebuilding_the_dependencies_at_once_take_turns(store: Store) -> None:
+    """Several agents sharing one database rebuild the observed dependencies at the same
+    moment: each rebuild replaces the edges in turn (none fails on the edges' unique key), and
+    the store ends with the edges once."""
+    import threading
+
+    from agent.inventory.dependencies import rebuild_dependencies
+
+    client_and_server(store, server_saw_it=True)
+    start = threading.Barrier(4)
+    failed: list[BaseException] = []
+    counts: list[int] = []
+
+    def agent() -> None:
+        try:
+            for _ in range(5):
+                start.wait(timeout=60)
+                counts.append(rebuild_dependencies(store))
+        except BaseException as exc:  # reported below
+            failed.append(exc)
+
+    agents = [threading.Thread(target=agent) for _ in range(4)]
+    for t in agents:
+        t.start()
+    for t in agents:
+        t.join(timeout=300)
+    assert not failed, failed
+    assert counts == [1] * 20
+    observed = "SELECT count(*) FROM cw_dependency WHERE origin = 'observed'"
+    assert store.rows(observed)[0][0] == 1

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from planner.planning import Plan, plain
+from planner.plaindata import plain
+from planner.planning import Plan
 
 DEBT_EPSILON = 0.5  # debt score changes smaller than this are not reported
 

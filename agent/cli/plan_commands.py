@@ -591,7 +591,7 @@ def lifecycle_gaps(
     ours = {a.id for a in estate.assets if not a.external}
     unknown = sum(1 for s in support if s.asset_id in ours and s.status == "unknown")
     if as_json:
-        from planner.planning import plain
+        from planner.plaindata import plain
 
         body = {
             "today": day.isoformat(),

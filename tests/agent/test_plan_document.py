@@ -27,7 +27,7 @@ from planner import (
     parse_import,
     plan,
 )
-from planner.planning import _SKIP, plain
+from planner.plaindata import _SKIP, plain
 from tests.planner.conftest import DATA, TODAY, default_mappings, load_yaml
 from tests.planner.test_properties import TIGHT, estates
 

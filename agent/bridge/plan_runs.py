@@ -33,6 +33,7 @@ from agent.bridge.plan_views import build_views
 from agent.store import Store, jsontext, utcnow
 from agent.store import tables as m
 from agent.store.bulk import execute_many
+from agent.store.database import json_value
 
 __all__ = [
     "USAGE_WINDOW_DAYS",
@@ -75,34 +76,32 @@ def compute_plan(
 
 def previous_plan(store: Store) -> planner.PreviousPlan | None:
     """The newest stored plan as a re-plan's starting point, read from its per-asset and wave
-    rows (not its JSON body); None when no plan is stored yet."""
-    with store.session() as s:
-        row = s.exec(  # not its body: tens of MB at 100,000 assets, none of it needed here
-            select(m.PlanRow.id, m.PlanRow.as_of).order_by(col(m.PlanRow.id).desc()).limit(1)
-        ).first()
-        if row is None:
+    rows (not its JSON body: tens of MB at 100,000 assets, none of it needed here) with plain
+    SQL; None when no plan is stored yet."""
+    with store.reading() as read:
+        found = read("SELECT id, as_of FROM cw_plan ORDER BY id DESC LIMIT 1", {})
+        if not found:
             return None
-        plan_id, stored_as_of = row
-        assets = s.exec(
-            select(m.AssetPlan.asset_id, m.AssetPlan.move_group, m.AssetPlan.wave).where(
-                m.AssetPlan.plan_id == plan_id
-            )
-        ).all()
-        waves = s.exec(select(m.WaveRow).where(m.WaveRow.plan_id == plan_id)).all()
-        as_of = _day(stored_as_of)
+        plan_id, stored_as_of = found[0]
+        plan = {"plan": plan_id}
+        assets = read(
+            "SELECT asset_id, move_group, wave FROM cw_asset_plan WHERE plan_id = :plan", plan
+        )
+        waves = read('SELECT number, start, "end", detail FROM cw_wave WHERE plan_id = :plan', plan)
+    as_of = _day(stored_as_of)
     if as_of is None:
         return None
     return planner.PreviousPlan(
         as_of,
         {str(a): (g, w) for a, g, w in assets},
         {
-            w.number: (
-                date.fromisoformat(w.start),
-                date.fromisoformat(w.end),
-                str((w.detail or {}).get("kind", "")),
+            number: (
+                date.fromisoformat(start),
+                date.fromisoformat(end),
+                str((json_value(detail) or {}).get("kind", "")),
             )
-            for w in waves
-            if w.start and w.end
+            for number, start, end, detail in waves
+            if start and end
         },
     )
 

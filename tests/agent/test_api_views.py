@@ -178,3 +178,22 @@ def test_plans_saved_at_once_share_their_details(store: Any) -> None:
     first, second = (_detail_ids(store, p) for p in saved)
     assert len(first) == 36 and first == second
     assert set(_details(store)) == set(first.values())
+
+
+def test_a_replan_starts_from_the_stored_rows_of_the_newest_plan(store: Any) -> None:
+    """What a re-plan starts from, read with plain SQL from the newest plan's rows: each
+    asset's group and wave, and each wave's dates and kind, as the plan stored them."""
+    from agent.bridge.plan_runs import previous_plan
+
+    assert previous_plan(store) is None  # no plan yet: planned from scratch
+    import_estate(store, DATA.read_text(), "json", DATA.name)
+    result = compute_plan(store, TODAY)
+    save_plan(store, result)
+    before = previous_plan(store)
+    assert before is not None and before.as_of == TODAY
+    ours = {a.asset_id: (a.group, a.wave) for a in result.assets if a.asset_id.isdigit()}
+    assert before.assets == ours and len(ours) == 36
+    assert before.waves == {
+        w.wave.number: (w.wave.start, w.wave.end, w.wave.kind) for w in result.waves
+    }
+    assert before.waves and all(kind for _, _, kind in before.waves.values())

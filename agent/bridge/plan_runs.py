@@ -190,7 +190,7 @@ def _save_rows(
         assert row.id is not None
         plan_id = row.id
         ours = [a for a in result.assets if a.asset_id.isdigit()]  # not the external peers
-        detail = _detail_maker()
+        detail = _detail_texts()
         conn = s.connection()
         details = _PlanDetails(conn)
         for first in range(0, len(ours), _PLAN_ROWS):  # plain INSERTs, no ORM object per row
@@ -281,9 +281,8 @@ class _PlanDetails:
         self.any_stored = self.next_id > 1  # the first plan looks nothing up
         self.at_once = _DIGESTS if self.postgres or sqlite3.sqlite_version_info >= (3, 32) else 900
 
-    def ids(self, details: list[dict[str, Any]]) -> list[int]:
-        """The detail id of each of ``details``, in order."""
-        texts = [jsontext.dump_bytes(d) for d in details]
+    def ids(self, texts: list[bytes]) -> list[int]:
+        """The detail id of each of ``texts`` (details' JSON text), in order."""
         digests = [detail_digest(t) for t in texts]
         known = self.known
         wanted = {d: t for d, t in zip(digests, texts, strict=True) if d not in known}
@@ -355,30 +354,45 @@ def _refresh_statistics(store: Store) -> None:
         log.warning("could not analyse the plan tables: %s", str(exc).splitlines()[0])
 
 
-def _detail_maker() -> Callable[[planner.AssetPlan], dict[str, Any]]:
-    """A maker of the ``detail`` of an asset's plan row. The planner gives assets with equal
-    facts one shared factor or support component object (at 100,000 assets, some 30,000
-    distinct factors among a million), so each one's JSON is made once, under the object's
-    identity (the object kept alongside: an identity is only unique while it lives); the rows
-    are serialised as they are written and never changed."""
-    made: dict[int, tuple[object, dict[str, Any]]] = {}
+def _detail_texts() -> Callable[[planner.AssetPlan], bytes]:
+    """A maker of the JSON text of an asset's plan row ``detail``: its debt factors, number of
+    dependants, support components, strategy rule and reasons, hub flag and debt retired, the
+    text ``jsontext.dump_bytes`` gives such a dict (so a detail stored by an earlier plan is
+    found by its digest). The planner gives assets with equal facts one shared factor or
+    support component object (at 100,000 assets, some 30,000 distinct factors among a
+    million), so each one's text is made once, under the object's identity; every such object
+    is kept while the maker lives, so no identity is reused."""
+    texts: dict[int, bytes] = {}
+    kept: list[object] = []
+    dump = jsontext.dump_bytes
 
-    def once(obj: Any, make: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-        found = made.get(id(obj))
-        if found is None or found[0] is not obj:
-            found = made[id(obj)] = (obj, make(obj))
-        return found[1]
+    def made(obj: Any, make: Callable[[Any], dict[str, Any]]) -> bytes:
+        kept.append(obj)
+        text = texts[id(obj)] = dump(make(obj))
+        return text
 
-    def detail(a: planner.AssetPlan) -> dict[str, Any]:
-        return {
-            "factors": [once(f, _factor_json) for f in a.debt.factors],
-            "dependants": a.debt.dependants,
-            "support": [once(c, _component_json) for c in a.support.components],
+    def detail(a: planner.AssetPlan) -> bytes:
+        known = texts.get
+        factors = [known(id(f)) or made(f, _factor_json) for f in a.debt.factors]
+        support = [known(id(c)) or made(c, _component_json) for c in a.support.components]
+        rest = {  # the keys after "support", in the detail's order
             "strategy_rule": a.strategy.rule,
             "strategy_reasons": list(a.strategy.reasons),
             "hub": a.hub,
             "debt_retired": a.debt_retired,
         }
+        return b"".join(
+            (
+                b'{"factors":[',
+                b",".join(factors),
+                b'],"dependants":',
+                dump(a.debt.dependants),
+                b',"support":[',
+                b",".join(support),
+                b"],",
+                dump(rest)[1:],
+            )
+        )
 
     return detail
 

@@ -197,3 +197,43 @@ def test_a_replan_starts_from_the_stored_rows_of_the_newest_plan(store: Any) -> 
         w.wave.number: (w.wave.start, w.wave.end, w.wave.kind) for w in result.waves
     }
     assert before.waves and all(kind for _, _, kind in before.waves.values())
+
+
+def test_a_detail_text_is_the_json_of_its_detail_as_earlier_plans_stored_it() -> None:
+    """Each plan row's detail text, assembled from the texts of its shared factors and support
+    components, is byte for byte the JSON of the whole detail (so a detail an earlier plan
+    stored is found again by its digest), non-ASCII text included."""
+    from dataclasses import replace
+
+    from agent.bridge.plan_runs import _component_json, _detail_texts, _factor_json
+    from agent.store import jsontext
+    from tests.agent.test_plan_document import council_plan
+
+    result = council_plan()
+    detail = _detail_texts()
+    assets = list(result.assets)
+    first = assets[0]
+    assets.append(  # evidence beyond ASCII, and a strategy's reasons the same
+        replace(
+            first,
+            strategy=replace(first.strategy, reasons=("Zürich: £12k a year",)),
+            debt=replace(
+                first.debt,
+                factors=tuple(
+                    replace(f, evidence=f"{f.evidence} — café") for f in first.debt.factors
+                ),
+            ),
+        )
+    )
+    for a in assets:
+        whole = {
+            "factors": [_factor_json(f) for f in a.debt.factors],
+            "dependants": a.debt.dependants,
+            "support": [_component_json(c) for c in a.support.components],
+            "strategy_rule": a.strategy.rule,
+            "strategy_reasons": list(a.strategy.reasons),
+            "hub": a.hub,
+            "debt_retired": a.debt_retired,
+        }
+        assert detail(a) == jsontext.dump_bytes(whole), a.asset_id
+    assert len(assets) > 30 and any(a.debt.factors and a.support.components for a in assets)

@@ -280,9 +280,11 @@ def estate_from_store(
     _, day = _days()
     with store.driver() as (dialect, driver):
         # the dependencies (most of a large estate's rows) are read in a forked child while
-        # the assets are read here, where that pays (agent.bridge.apart says where it can)
-        many = dependencies and (_fetch(driver, _LAST_DEPENDENCY)[0][0] or 0) >= READ_APART_FROM
-        with apart(functools.partial(_edges_apart, store, os.getpid()), when=many) as reading:
+        # the assets are read here, where that pays (agent.bridge.apart says where it can);
+        # this process reads the newest of them (ids past ``split``) once its assets are made
+        split = _split(driver) if dependencies else None
+        work = functools.partial(_edges_apart, store, os.getpid(), split)
+        with apart(work, when=split is not None) as reading:
             usage = _usage_figures(driver, today, window_days)
             # JSON columns as text on PostgreSQL too: each distinct text is decoded once (_memo)
             as_text = "{0}::text AS {0}" if dialect == "postgresql" else "{0}"
@@ -325,7 +327,7 @@ def estate_from_store(
             ids = {a.id: str(a.id) for a in assets}  # as the planner knows them: one string each
             edges: list[planner.model.DependencyRow] = []
             externals: dict[str, planner.AssetInput] = {}
-            if dependencies and not reading.forked:
+            if dependencies and not reading.forked:  # all of them, here
                 edges, externals = _edges(dialect, driver, ids, gone)
             from agent.inventory.dependencies import service_names
 
@@ -393,25 +395,52 @@ def estate_from_store(
                 inputs.append(planner.AssetInput(**fields))
             # the child's result is asked for last: it reads while the assets are made here
             if dependencies and reading.forked:
+                newest, newest_externals = _edges(dialect, driver, ids, gone, after=split)
                 active, edges, externals = reading.result()
-                if active != tuple(ids):  # assets changed between the two reads: read here
+                if active == tuple(ids):
+                    edges.extend(newest)  # in the order of their ids, as read here
+                    externals.update(newest_externals)
+                else:  # assets changed between the two reads: all of them read here
                     edges, externals = _edges(dialect, driver, ids, gone)
     all_assets = tuple(inputs) + tuple(externals[k] for k in sorted(externals))
     return planner.Estate(assets=all_assets, dependencies=planner.DependencyRows(edges))
 
 
-# Dependency rows (by the newest one's id) from which a child reads them: below it the fork
-# and handing the rows back cost more than reading them alongside the assets saves.
+# Dependency rows (by their ids' span) from which a child reads them: below it the fork and
+# handing the rows back cost more than reading them alongside the assets saves.
 READ_APART_FROM = 20_000
-_LAST_DEPENDENCY = "SELECT max(id) FROM cw_dependency"
+# What reading costs, relative to one another (measured with `bench plancli` at 100,000
+# assets): making an asset's input here, reading a dependency in the child and handing it
+# back, and reading one here. The child's share is chosen so both processes end together.
+_ASSET_COST, _CHILD_ROW_COST, _ROW_COST = 52.0, 7.7, 6.3
+_SPANS = (
+    "SELECT (SELECT min(id) FROM cw_dependency), (SELECT max(id) FROM cw_dependency), "
+    "(SELECT max(id) FROM cw_asset)"
+)
+
+
+def _split(driver: Any) -> int | None:
+    """The id of the newest dependency a child reads (this process reads the ones after
+    it), or None when there are too few to read apart. Ids stand in for counts: rows removed
+    leave gaps, which only shift the balance."""
+    first, last, assets = _fetch(driver, _SPANS)[0]
+    if first is None or last is None:
+        return None
+    rows: int = last - first + 1
+    if rows < READ_APART_FROM:
+        return None
+    # the child's rows r and this process's: r * child = assets * asset + (rows - r) * here
+    child = (rows * _ROW_COST + (assets or 0) * _ASSET_COST) / (_CHILD_ROW_COST + _ROW_COST)
+    return int(first) - 1 + max(rows // 2, min(rows, int(child)))
 
 
 def _edges_apart(
-    store: Store, parent: int
+    store: Store, parent: int, upto: int | None = None
 ) -> tuple[tuple[int, ...], list[planner.model.DependencyRow], dict[str, planner.AssetInput]]:
-    """What :func:`_edges` gives, on a connection of its own (in a forked child: ``parent``
-    is not this process), with the ids of the active assets it took as stored: the caller
-    reads the dependencies itself when its own assets differ (a write between the reads)."""
+    """What :func:`_edges` gives (of the dependencies with ids up to ``upto``, when given), on
+    a connection of its own (in a forked child: ``parent`` is not this process), with the ids
+    of the active assets it took as stored: the caller reads the dependencies itself when its
+    own assets differ (a write between the reads)."""
     if os.getpid() != parent:
         store.in_forked_child()
     with store.driver() as (dialect, driver):
@@ -420,16 +449,23 @@ def _edges_apart(
             for r in _fetch(driver, "SELECT id FROM cw_asset WHERE status = 'active' ORDER BY id")
         }
         gone = {r[0] for r in _fetch(driver, "SELECT id FROM cw_asset WHERE status != 'active'")}
-        edges, externals = _edges(dialect, driver, ids, gone)
+        edges, externals = _edges(dialect, driver, ids, gone, upto=upto)
     return tuple(ids), edges, externals
 
 
 def _edges(
-    dialect: str, driver: Any, ids: Mapping[int, str], gone: set[int]
+    dialect: str,
+    driver: Any,
+    ids: Mapping[int, str],
+    gone: set[int],
+    *,
+    after: int | None = None,
+    upto: int | None = None,
 ) -> tuple[list[planner.model.DependencyRow], dict[str, planner.AssetInput]]:
-    """Every stored dependency between active assets (``ids``: each one's id as the planner
-    knows it) or external peers, as the planner's rows, and those external peers by id. A
-    dependency with an end in ``gone`` (replaced assets: history) is left out."""
+    """Every stored dependency (with an id past ``after`` and up to ``upto``, where given)
+    between active assets (``ids``: each one's id as the planner knows it) or external peers,
+    as the planner's rows by id, and those external peers by id. A dependency with an end in
+    ``gone`` (replaced assets: history) is left out."""
     days, day = _days()
     known = set(ids.values())
     externals: dict[str, planner.AssetInput] = {}
@@ -460,7 +496,7 @@ def _edges(
         count,
         first_seen,
         last_seen,
-    ) in _dependency_rows(dialect, driver):
+    ) in _dependency_rows(dialect, driver, after, upto):
         if gone and (src_id in gone or dst_id in gone):
             continue
         src = id_of(src_id)  # the common case: both ends are stored assets
@@ -537,8 +573,11 @@ def _listener_order(item: tuple[int, str, str | None]) -> tuple[int, str, str]:
     return item[0], item[1], item[2] or ""
 
 
-def _dependency_rows(dialect: str, driver: Any) -> Iterator[tuple[Any, ...]]:
-    """Every stored dependency row (the columns of ``_DEPENDENCY_COLUMNS``) by id, streamed
+def _dependency_rows(
+    dialect: str, driver: Any, after: int | None = None, upto: int | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """Every stored dependency row (with an id past ``after`` and up to ``upto``, where given;
+    the columns of ``_DEPENDENCY_COLUMNS``) by id, streamed
     through the driver's own cursor: a million rows with no per-row work beyond the driver's.
     Of each time only its UTC day: SQLite's stored UTC text cut to the date (a few distinct
     texts however varied the times, each parsed once), PostgreSQL's date itself (a server-side
@@ -553,7 +592,10 @@ def _dependency_rows(dialect: str, driver: Any) -> Iterator[tuple[Any, ...]]:
         **{f"{e}_{c}": external.format(e, c) for e in ("src", "dst") for c in ("key", "address")},
     }
     names = [named.get(c, c) for c in _DEPENDENCY_COLUMNS]
-    query = f"SELECT {', '.join(names)} FROM cw_dependency ORDER BY id"
+    span = [f"id > {int(after)}"] if after is not None else []
+    span += [f"id <= {int(upto)}"] if upto is not None else []
+    where = f" WHERE {' AND '.join(span)}" if span else ""
+    query = f"SELECT {', '.join(names)} FROM cw_dependency{where} ORDER BY id"
     if dialect == "sqlite":
         cursor = driver.execute(query)
         try:

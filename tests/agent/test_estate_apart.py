@@ -21,7 +21,9 @@ DATA = ROOT / "tests" / "data" / "estate" / "council.json"
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="forks only on Linux")
 
 # Run by a new interpreter (one thread, as the command line is): the estate read in one
-# process, read with its dependencies apart, and read apart by a child that saw other assets.
+# process; read with its dependencies apart (the child reading all of them, as the council's
+# 36 assets take more than its 156 dependencies; then half of them, the rest read here); and
+# read apart by a child that saw other assets.
 READS = """
 import json, sys
 from agent.bridge import apart, estate_reader
@@ -46,10 +48,17 @@ estate_reader.READ_APART_FROM = 1
 made_apart = estate_reader.estate_from_store(store)
 child = estate_reader._edges_apart
 
-def other_assets(store, parent):
-    ids, edges, externals = child(store, parent)
+def other_assets(store, parent, upto):
+    ids, edges, externals = child(store, parent, upto)
     return ids + (10**9,), [], {}  # as if an asset was stored between the reads
 
+estate_reader._ASSET_COST = 0.0  # no asset work to balance: the child reads half the rows
+halves = estate_reader.estate_from_store(store)
+with store.driver() as (dialect, driver):
+    split = estate_reader._split(driver)
+    first, last = estate_reader._fetch(
+        driver, "SELECT min(id), max(id) FROM cw_dependency"
+    )[0]
 estate_reader._edges_apart = other_assets
 again = estate_reader.estate_from_store(store)
 store.close()
@@ -57,6 +66,8 @@ print(json.dumps({
     "forked": forked,
     "apart": made_apart == here,
     "again": again == here,
+    "halves": halves == here,
+    "split": [first, split, last],
     "dependencies": len(here.dependencies),
     "externals": sum(a.external for a in here.assets),
     "assets": sum(not a.external for a in here.assets),
@@ -90,6 +101,8 @@ def test_dependencies_read_apart_give_the_estate_read_here(store: Any) -> None:
     for engine, schema in modes:
         got = _reads(url, schema, engine)
         # the first read is made here (below READ_APART_FROM); the other two apart
-        assert got["forked"] == [False, True, True], (engine, got)
-        assert got["apart"] and got["again"], (engine, got)
+        assert got["forked"] == [False, True, True, True], (engine, got)
+        assert got["apart"] and got["again"] and got["halves"], (engine, got)
+        first, split, last = got["split"]
+        assert first < split < last and split - first + 1 == (last - first + 1) // 2, got
         assert got["assets"] == 36 and got["dependencies"] > 100, (engine, got)

@@ -8,12 +8,14 @@ only reads the estate (``cloudward lifecycle gaps``, ``cloudward hubs``) starts 
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import functools
 import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -22,7 +24,6 @@ import yaml
 
 import planner
 import planner.model
-from agent.bridge.apart import apart
 from agent.errors import ConfigError
 from agent.store import Store, jsontext
 from agent.store.database import json_value, utc
@@ -32,6 +33,7 @@ from collectors.facts import ENDPOINT
 from planner.usage import Rollup, window_figure
 
 if TYPE_CHECKING:
+    from agent.bridge.apart import Apart
     from planner.strategy import StrategyRule, StrategyRules
 
 log = logging.getLogger(__name__)
@@ -283,8 +285,7 @@ def estate_from_store(
         # the assets are read here, where that pays (agent.bridge.apart says where it can);
         # this process reads the newest of them (ids past ``split``) once its assets are made
         split = _split(driver) if dependencies else None
-        work = functools.partial(_edges_apart, store, os.getpid(), split)
-        with apart(work, when=split is not None) as reading:
+        with _apart(store, split) as reading:
             usage = _usage_figures(driver, today, window_days)
             # JSON columns as text on PostgreSQL too: each distinct text is decoded once (_memo)
             as_text = "{0}::text AS {0}" if dialect == "postgresql" else "{0}"
@@ -327,7 +328,8 @@ def estate_from_store(
             ids = {a.id: str(a.id) for a in assets}  # as the planner knows them: one string each
             edges: list[planner.model.DependencyRow] = []
             externals: dict[str, planner.AssetInput] = {}
-            if dependencies and not reading.forked:  # all of them, here
+            forked = reading is not None and reading.forked
+            if dependencies and not forked:  # all of them, here
                 edges, externals = _edges(dialect, driver, ids, gone)
             from agent.inventory.dependencies import service_names
 
@@ -394,7 +396,7 @@ def estate_from_store(
                 fields.update(hints)
                 inputs.append(planner.AssetInput(**fields))
             # the child's result is asked for last: it reads while the assets are made here
-            if dependencies and reading.forked:
+            if reading is not None and forked:
                 newest, newest_externals = _edges(dialect, driver, ids, gone, after=split)
                 active, edges, externals = reading.result()
                 if active == tuple(ids):
@@ -419,6 +421,16 @@ _SPANS = (
 )
 
 
+def _apart(store: Store, split: int | None) -> AbstractContextManager[Apart[_EdgesRead] | None]:
+    """The dependencies up to ``split`` read in a forked child (agent.bridge.apart, imported
+    only then: a command reading a small estate starts without it), or nothing to wait for."""
+    if split is None:
+        return contextlib.nullcontext()
+    from agent.bridge.apart import apart
+
+    return apart(functools.partial(_edges_apart, store, os.getpid(), split))
+
+
 def _split(driver: Any) -> int | None:
     """The id of the newest dependency a child reads (this process reads the ones after
     it), or None when there are too few to read apart. Ids stand in for counts: rows removed
@@ -434,9 +446,12 @@ def _split(driver: Any) -> int | None:
     return int(first) - 1 + max(rows // 2, min(rows, int(child)))
 
 
-def _edges_apart(
-    store: Store, parent: int, upto: int | None = None
-) -> tuple[tuple[int, ...], list[planner.model.DependencyRow], dict[str, planner.AssetInput]]:
+_EdgesRead = tuple[
+    tuple[int, ...], list[planner.model.DependencyRow], dict[str, planner.AssetInput]
+]
+
+
+def _edges_apart(store: Store, parent: int, upto: int | None = None) -> _EdgesRead:
     """What :func:`_edges` gives (of the dependencies with ids up to ``upto``, when given), on
     a connection of its own (in a forked child: ``parent`` is not this process), with the ids
     of the active assets it took as stored: the caller reads the dependencies itself when its

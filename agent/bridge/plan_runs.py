@@ -13,7 +13,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select as select_columns
 from sqlalchemy import text as sql
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, delete, select
@@ -317,12 +316,20 @@ class _PlanDetails:
         return list(range(first, first + n))
 
     def _stored(self, digests: list[str]) -> dict[str, int]:
-        table = m.PlanDetail.__table__  # type: ignore[attr-defined]
+        """The ids of those of ``digests`` stored already, looked up on the driver's own
+        connection (PostgreSQL: one array parameter a batch; SQLite: one bound value each)."""
+        driver = self.conn.connection.driver_connection
         out: dict[str, int] = {}
         for first in range(0, len(digests), self.at_once):
             chosen = digests[first : first + self.at_once]
-            q = select_columns(table.c.digest, table.c.id).where(table.c.digest.in_(chosen))
-            out.update((d, i) for d, i in self.conn.execute(q).all())
+            if self.postgres:
+                query = "SELECT digest, id FROM cw_plan_detail WHERE digest = ANY(%s)"
+                found = driver.execute(query, (chosen,)).fetchall()
+            else:
+                marks = ", ".join("?" * len(chosen))
+                query = f"SELECT digest, id FROM cw_plan_detail WHERE digest IN ({marks})"
+                found = driver.execute(query, chosen).fetchall()
+            out.update(found)
         return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,12 @@ def plan(
 
     settings = load_config_or_exit(config_path)
     store = open_store(settings, database)
+    told: list[str] = []  # the steps of a large estate's planning, as they are told
+
+    def progress(step: str) -> None:
+        told.append(step)
+        click.echo(f"cloudward plan: {step}", err=True)
+
     # Loading, planning and saving a large estate make millions of objects that live until
     # the command ends, and a few thousand cycles: the cyclic collector would mostly scan the
     # same live objects again and again (a fifth of the run at 10,000 assets), so it is
@@ -93,12 +100,16 @@ def plan(
                     Path(overrides) if overrides else None,
                     fresh=fresh,
                     usage_window_days=settings.sampling.daily_retention_days,
+                    progress=progress,
                 )
             except ConfigError as exc:
                 click.echo(str(exc), err=True)
                 sys.exit(2)
             body = result.to_dict() if as_json else None  # made once: stored and printed
+            saving = time.perf_counter()
             plan_id = save_plan(store, result, body)
+            if told:
+                progress(f"stored plan {plan_id} in {time.perf_counter() - saving:.1f} s")
     finally:
         store.close()
     if body is not None:

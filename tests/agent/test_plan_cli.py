@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from agent.cli import cli
@@ -223,3 +224,27 @@ def test_import_says_when_the_format_does_not_fit_the_file(tmp_path: Path) -> No
     assert r.exit_code == 2 and "its name ends .json" in r.output, r.output
     r = run(db, "import", str(as_csv))
     assert r.exit_code == 0 and "imported 1 assets" in r.output, r.output
+
+
+def test_a_large_estate_s_plan_tells_its_steps_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From LOUD_FROM assets and dependencies (set to the council's size here) `cloudward
+    plan` says on stderr what it read, planned and stored, each with its time, as an import of
+    that size does; stdout is the summary alone. A small estate's plan says nothing there."""
+    from agent.bridge import plan_runs
+
+    db = tmp_path / "cw.db"
+    assert run(db, "import", str(COUNCIL)).exit_code == 0
+    quiet = run(db, "plan", "--today", "2026-11-01")
+    assert quiet.exit_code == 0 and quiet.stderr == "", quiet.stderr
+    monkeypatch.setattr(plan_runs, "LOUD_FROM", 36 + 156)
+    r = run(db, "plan", "--today", "2026-11-01", "--json")
+    assert r.exit_code == 0, r.output
+    steps = r.stderr.splitlines()
+    assert len(steps) == 3 and all(s.startswith("cloudward plan: ") for s in steps), steps
+    assert steps[0].startswith("cloudward plan: read 36 assets and 156 dependencies in ")
+    assert steps[0].endswith(" s; planning")
+    waves = len(json.loads(r.stdout)["waves"])
+    assert steps[1].startswith(f"cloudward plan: planned {waves} waves in ")
+    assert steps[2].startswith("cloudward plan: stored plan 2 in ") and steps[2].endswith(" s")

@@ -31,7 +31,7 @@ from agent.configuration.checks import is_loopback
 from agent.errors import ConfigError
 
 # Open to anyone: the health check, the sign-in page (with the stylesheet it uses) and sign-out.
-OPEN_PATHS = frozenset({"/healthz", "/signin", "/signout", "/static/cloudward.css"})
+OPEN_PATHS = frozenset({"/healthz", "/signin", "/signout", "/static/cloudward.css", "/favicon.ico"})
 SESSION_COOKIE = "cloudward_session"
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "

@@ -44,6 +44,13 @@ def css() -> Response:
     return Response(CSS, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon (the pages name none either, as ``data:``): an empty answer, kept a day, where a
+    browser asks anyway (for a JSON response it shows, say), rather than a logged 404."""
+    return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request) -> HTMLResponse:
     return render(

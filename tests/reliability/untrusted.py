@@ -30,13 +30,16 @@ def routes_of(app: Any) -> list[tuple[str, set[str]]]:
     return out
 
 
+_NOT_PAGES = ("/metrics", "/healthz", "/openapi.json", "/docs/oauth2-redirect", "/favicon.ico")
+
+
 def html_pages(app: Any) -> list[str]:
     """Every HTML page of the app that takes no path parameter (the overview, debt, waves...)."""
     pages = []
     for path, methods in routes_of(app):
         if "GET" not in methods or "{" in path or path.startswith(("/api", "/static/")):
             continue
-        if path in ("/metrics", "/healthz", "/openapi.json", "/docs/oauth2-redirect"):
+        if path in _NOT_PAGES:
             continue
         pages.append(path)
     assert "/" in pages, pages

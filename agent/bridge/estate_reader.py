@@ -301,9 +301,7 @@ def estate_from_store(
                 )
             )
             # replaced: history, neither planned nor a dependency's end
-            gone = {
-                r[0] for r in _fetch(driver, "SELECT id FROM cw_asset WHERE status != 'active'")
-            }
+            gone = {r[0] for r in _fetch(driver, _REPLACED)}
             placed = {  # guest -> the hypervisor that hosts it (agent.store.placement.hosted_on)
                 dst: src
                 for src, dst in _fetch(
@@ -415,6 +413,9 @@ READ_APART_FROM = 20_000
 # assets): making an asset's input here, reading a dependency in the child and handing it
 # back, and reading one here. The child's share is chosen so both processes end together.
 _ASSET_COST, _CHILD_ROW_COST, _ROW_COST = 52.0, 7.7, 6.3
+# replaced assets: history, neither planned nor a dependency's end (the command and the
+# child reading dependencies each read them)
+_REPLACED = "SELECT id FROM cw_asset WHERE status != 'active'"
 _SPANS = (
     "SELECT (SELECT min(id) FROM cw_dependency), (SELECT max(id) FROM cw_dependency), "
     "(SELECT max(id) FROM cw_asset)"
@@ -463,7 +464,7 @@ def _edges_apart(store: Store, parent: int, upto: int | None = None) -> _EdgesRe
             r[0]: str(r[0])
             for r in _fetch(driver, "SELECT id FROM cw_asset WHERE status = 'active' ORDER BY id")
         }
-        gone = {r[0] for r in _fetch(driver, "SELECT id FROM cw_asset WHERE status != 'active'")}
+        gone = {r[0] for r in _fetch(driver, _REPLACED)}
         edges, externals = _edges(dialect, driver, ids, gone, upto=upto)
     return tuple(ids), edges, externals
 

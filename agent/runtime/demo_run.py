@@ -131,7 +131,7 @@ def demo_config(
     return {
         "database": f"sqlite:///{workdir / 'cloudward-demo.db'}",
         "state_dir": str(workdir),
-        "defaults": {"snmp": {"timeout": "3s", "retries": 2, "concurrency": 16}},
+        "defaults": {"snmp": {"timeout": "5s", "retries": 2, "concurrency": 8}},
         "credentials": credentials,
         "targets": targets,
         "replan_interval": "20s",

@@ -309,7 +309,7 @@ def scan(
             {
                 "database": f"sqlite:///{tmp / 'cw.db'}",
                 "state_dir": str(tmp),
-                "defaults": {"snmp": {"timeout": "3s", "retries": 2, "concurrency": 16}},
+                "defaults": {"snmp": {"timeout": "5s", "retries": 2, "concurrency": 8}},
                 "credentials": creds,
                 "targets": targets,
                 **extra,

@@ -368,18 +368,28 @@ _DIGESTS = 30_000
 
 
 def _refresh_statistics(store: Store) -> None:
-    """Tell PostgreSQL's planner about the rows a plan's views read.
+    """Tell the database's query planner about the rows a plan's views read, as after any bulk
+    load.
 
-    Until the tables are analysed, the new plan's id is not in the statistics and PostgreSQL
-    expects about one row for it: the API's joins of 100,000 plan rows with their assets then
-    run as nested loops for tens of seconds. Autovacuum analyses late, or never where it is
-    turned off. SQLite keeps no statistics unless asked and plans these by their indexes."""
-    if store.engine.dialect.name != "postgresql":
-        return
+    PostgreSQL: until the tables are analysed, the new plan's id is not in the statistics and
+    PostgreSQL expects about one row for it: the API's joins of 100,000 plan rows with their
+    assets then run as nested loops for tens of seconds. Autovacuum analyses late, or never
+    where it is turned off. Vacuuming too marks the new rows' pages all-visible, so the asset
+    list counts active assets from ``ix_asset_status`` alone (27 to 4 ms at 100,000 assets);
+    it reads only pages not yet marked, and blocks no reads or writes. SQLite keeps no
+    statistics unless asked; without them it pages the asset list filtered by support status
+    and device class by scanning the assets (10 ms at 100,000 assets) where the statistics let
+    it read the class's index (0.2 ms). Analysing the two tables takes about 40 ms there at
+    100,000 assets and one plan."""
     try:
         with store.engine.connect() as conn:
-            conn.execute(sql("ANALYZE cw_asset_plan, cw_asset"))
-            conn.commit()
+            if store.engine.dialect.name == "postgresql":  # VACUUM runs outside a transaction
+                auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+                auto.execute(sql("VACUUM (ANALYZE) cw_asset_plan, cw_asset"))
+            else:
+                conn.execute(sql("ANALYZE cw_asset_plan"))
+                conn.execute(sql("ANALYZE cw_asset"))
+                conn.commit()
     except SQLAlchemyError as exc:  # the plan is stored; only the API may be slower for a while
         log.warning("could not analyse the plan tables: %s", str(exc).splitlines()[0])
 

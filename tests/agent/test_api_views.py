@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text as sql_text
 
 from agent.api.server import create_app
 from agent.bridge.plan_runs import compute_plan, prune_plans, save_plan
@@ -237,3 +238,40 @@ def test_a_detail_text_is_the_json_of_its_detail_as_earlier_plans_stored_it() ->
         }
         assert detail(a) == jsontext.dump_bytes(whole), a.asset_id
     assert len(assets) > 30 and any(a.debt.factors and a.support.components for a in assets)
+
+
+def _analysed(store: Any) -> set[str]:
+    """The tables the database keeps query planner statistics for (analysed tables)."""
+    with store.engine.connect() as conn:
+        if store.engine.dialect.name == "sqlite":
+            if not conn.execute(
+                sql_text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            ).all():
+                return set()
+            return {r[0] for r in conn.execute(sql_text("SELECT DISTINCT tbl FROM sqlite_stat1"))}
+        return {
+            r[0]
+            for r in conn.execute(
+                sql_text(
+                    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+                    " AND last_analyze IS NOT NULL AND last_vacuum IS NOT NULL"
+                )
+            )
+        }
+
+
+def test_a_saved_plan_leaves_statistics_for_the_views_queries(store: Any) -> None:
+    """The plan and asset tables are analysed after a plan is stored, on both backends (with no
+    statistics SQLite scans the assets for a list filtered by status and class; PostgreSQL's
+    are vacuumed too, so counts can read indexes alone), and the asset list's count of active
+    assets reads an index, not the table."""
+    import_estate(store, DATA.read_text(), "json", DATA.name)
+    assert not {"cw_asset", "cw_asset_plan"} & _analysed(store)
+    save_plan(store, compute_plan(store, TODAY))
+    assert {"cw_asset", "cw_asset_plan"} <= _analysed(store)
+    if store.engine.dialect.name == "sqlite":
+        with store.engine.connect() as conn:
+            steps = conn.execute(
+                sql_text("EXPLAIN QUERY PLAN SELECT count(*) FROM cw_asset WHERE status = 'active'")
+            ).all()
+        assert any("COVERING INDEX ix_asset_status" in str(s[-1]) for s in steps), steps

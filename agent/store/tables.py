@@ -20,7 +20,7 @@ class Asset(SQLModel, table=True):
     __table_args__ = (
         Index("ix_asset_class_site", "device_class", "site"),
         Index("ix_asset_site", "site"),
-        Index("ix_asset_status", "status", "device_class", "site"),  # the asset list's counts
+        Index("ix_asset_status", "status", "device_class", "site", "id"),  # the list's counts
     )
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=255)

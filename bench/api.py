@@ -264,6 +264,7 @@ def store_on(backend: str, tmp: Path, pg_url: str | None) -> Iterator[tuple[str,
 
 
 def fill(url: str, schema: str, n: int, base: int, planned: tuple[Any, Any]) -> dict[str, Any]:
+    from agent.bridge.plan_runs import refresh_statistics
     from agent.store import Store
     from bench.api_estate import build
 
@@ -271,6 +272,8 @@ def fill(url: str, schema: str, n: int, base: int, planned: tuple[Any, Any]) -> 
     store = Store.open(url, **extra)
     try:
         made = build(store, n, base, planned)
+        # what saving a plan does last: the base plan's statistics are of BASE assets
+        refresh_statistics(store)
     finally:
         store.close()
     if schema:  # what autovacuum does soon after bulk writes on a default PostgreSQL

@@ -142,7 +142,7 @@ def save_plan(store: Store, result: planner.Plan, body: Mapping[str, Any] | None
     with apart(packed_body, when=len(result.assets) >= PACK_APART_FROM) as packing:
         later = packing.result if packing.forked else None
         plan_id = _save_rows(store, result, created, None if later else packed_body(), later)
-    _refresh_statistics(store)
+    refresh_statistics(store)
     return plan_id
 
 
@@ -367,7 +367,7 @@ def detail_digest(text: bytes) -> str:
 _DIGESTS = 30_000
 
 
-def _refresh_statistics(store: Store) -> None:
+def refresh_statistics(store: Store) -> None:
     """Tell the database's query planner about the rows a plan's views read, as after any bulk
     load.
 

@@ -143,6 +143,19 @@ _LIST_SQL = ", ".join([*(f"a.{c}" for c in ASSET_LIST_FIELDS), *(f"p.{c}" for c 
 _JOINED = (
     "FROM cw_asset a LEFT OUTER JOIN cw_asset_plan p ON p.asset_id = a.id AND p.plan_id = :plan"
 )
+# SQLite's count of assets filtered on their plan rows (where a row is needed: a known support
+# status, a least debt) starts from the plan rows and finds each asset by its id. SQLite keeps
+# no distribution of values: its statistics rate a device class as one in seven of the assets,
+# and when it chooses by them it starts from the assets' index, which costs twice as much
+# where servers are most of the estate (100,000 assets, 19,550 end-of-life servers: 28 ms
+# against 13 ms). Starting from the plan rows costs at most one look-up per matching plan row
+# (14 ms for 36,900 where none is a UPS, 2 ms from the assets' side), so the worst case is
+# bounded by the plan's size. ``CROSS JOIN`` fixes the order; the page itself is left to the
+# statistics (it stops at its first rows).
+_COUNTED_FROM_PLAN = (
+    "SELECT count(*) FROM cw_asset_plan p CROSS JOIN cw_asset a ON a.id = p.asset_id "
+    "WHERE p.plan_id = :plan AND "
+)
 
 
 def list_assets_page(
@@ -160,7 +173,9 @@ def list_assets_page(
     with store.reading() as read:
         found = read("SELECT id FROM cw_plan ORDER BY id DESC LIMIT 1", {})
         params["plan"] = int(found[0][0]) if found else -1
-        if on_plan:
+        if on_plan and f.support_status != "unknown" and store.engine.dialect.name == "sqlite":
+            counted = _COUNTED_FROM_PLAN + where
+        elif on_plan:
             counted = f"SELECT count(*) {_JOINED} WHERE {where}"
         else:
             counted = f"SELECT count(*) FROM cw_asset a WHERE {where}"

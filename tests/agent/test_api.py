@@ -54,6 +54,26 @@ def test_assets_filters_and_paging(client: Any) -> None:
     assert c.get("/api/v1/assets?support_status=bogus").status_code == 422
 
 
+@pytest.mark.parametrize("status", [None, "supported", "extended", "eol", "unknown"])
+@pytest.mark.parametrize("narrowed", [{}, {"device_class": "server"}, {"min_debt": "30"}])
+def test_a_filtered_lists_total_counts_the_assets_it_lists(
+    client: Any, status: str | None, narrowed: dict[str, str]
+) -> None:
+    """Whichever way a count is made (from the assets, or from the plan rows when the filter
+    needs one), it equals the number of assets the unpaged list holds, and every one listed
+    matches the filter."""
+    c, _ = client
+    query = {**narrowed, "limit": "1000"} | ({"support_status": status} if status else {})
+    listed = c.get("/api/v1/assets", params=query).json()
+    assert listed["total"] == len(listed["items"])
+    for item in listed["items"]:
+        assert status is None or item["support_status"] == status
+        assert item["device_class"] == narrowed.get("device_class", item["device_class"])
+        assert "min_debt" not in narrowed or item["debt"] >= float(narrowed["min_debt"])
+    if status is None and not narrowed:
+        assert listed["total"] == 36
+
+
 def test_asset_detail_has_plan_and_dependencies(client: Any) -> None:
     c, _ = client
     fs01 = c.get("/api/v1/assets?q=fs01").json()["items"][0]

@@ -316,6 +316,18 @@ def scan(
             }
         )
     )
+    summary = _scanned(config, env)
+    if summary["failed"] and set(summary["errors"]) == {"timeout"}:
+        # One simulator answers every device: on a loaded machine a poll can time out. The
+        # daemon polls such a device again at its next interval; so does this, once, on the
+        # same store (identity must hold across polls: the tests above poll twice anyway).
+        summary = _scanned(config, env)
+    assert summary["failed"] == 0, summary
+    return summary
+
+
+def _scanned(config: Path, env: dict[str, str]) -> dict[str, Any]:
+    """``cloudward scan --json`` of ``config``: its summary."""
     done = subprocess.run(
         ["cloudward", "scan", "--config", str(config), "--json"],
         capture_output=True,
@@ -325,7 +337,6 @@ def scan(
     )
     assert done.returncode == 0, done.stderr
     summary: dict[str, Any] = json.loads(done.stdout)
-    assert summary["failed"] == 0, summary
     return summary
 
 

@@ -276,12 +276,13 @@ def fill(url: str, schema: str, n: int, base: int, planned: tuple[Any, Any]) -> 
         refresh_statistics(store)
     finally:
         store.close()
-    if schema:  # what autovacuum does soon after bulk writes on a default PostgreSQL
+    if schema:  # what autovacuum does soon after bulk writes on a default PostgreSQL (the
+        # asset and plan row tables were vacuumed and analysed by refresh_statistics)
         import psycopg
 
         plain = url.replace("postgresql+psycopg", "postgresql")
         with psycopg.connect(plain, autocommit=True, options=f"-csearch_path={schema}") as conn:
-            conn.execute("VACUUM ANALYZE cw_asset, cw_asset_plan, cw_plan")
+            conn.execute("VACUUM ANALYZE cw_plan")
     return made
 
 

@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 PORT   ?= 8470
+# The modules' bytecode, as installing a wheel writes it: an editable install writes none, and
+# where PYTHONDONTWRITEBYTECODE is set every command would compile its modules at each start.
+COMPILE := $(BIN)/python -m compileall -q agent planner collectors >/dev/null
 APT_PACKAGES := snmpd snmp openssh-server openssh-client postgresql prometheus iproute2 chromium chromium-driver procps systemd wrk
 
 .PHONY: help setup system-packages venv demo run test test-quick explore lint typecheck bench clean
@@ -31,6 +34,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	$(COMPILE)
 	touch $(STAMP)
 
 # The demo needs only the package and its demo extra (snmpsim): no test tools, no apt packages.
@@ -38,6 +42,7 @@ $(DEMO_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[demo]'
+	$(COMPILE)
 	touch $(DEMO_STAMP)
 
 venv: $(STAMP)

@@ -170,6 +170,9 @@ def store_import(
     report = ImportReport()
     ids: dict[str, int] = {}
     loud = progress if progress is not None and len(assets) + len(deps) >= LOUD else None
+    # a line about every tenth of the assets (every 10,000 of 100,000), as the dependencies
+    # are told every 100,000 of a million, and one when all are stored
+    every = max(BATCH, len(assets) // 10)
     for start in range(0, len(assets), BATCH):
         chunk = assets[start : start + BATCH]
         items = []
@@ -185,7 +188,9 @@ def store_import(
         for a, asset_id in zip(chunk, stored, strict=True):
             ids[a.id] = asset_id
         report.assets += len(chunk)
-        if loud is not None:
+        if loud is not None and (
+            report.assets == len(assets) or report.assets // every > start // every
+        ):
             loud(f"stored {report.assets:,} of {len(assets):,} assets")
     report.placed = _store_placement(store, assets, ids, source)
     if deps:

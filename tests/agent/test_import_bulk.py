@@ -244,7 +244,7 @@ def _links(store: Store) -> list[m.AssetLink]:
 
 
 def test_cli_import_reports_progress_and_refuses_a_bad_row_before_writing(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = tmp_path / "cw.db"
     assets_csv, deps_csv = write_estate(tmp_path, 30_000, 60_000)
@@ -254,6 +254,14 @@ def test_cli_import_reports_progress_and_refuses_a_bad_row_before_writing(
     assert r.exit_code == 0, r.output
     assert "cloudward import: read 50,000 rows of dependencies.csv" in r.stderr
     assert "cloudward import: storing 5" in r.stderr
+    monkeypatch.setattr(ei, "LOUD", 20_000)  # these 30,000 assets alone are told too
+    r = runner.invoke(cli, ["import", str(assets_csv), "--database", url])
+    assert r.exit_code == 0, r.output
+    told = [line for line in r.stderr.splitlines() if line.startswith("cloudward import: stored")]
+    # about a line a tenth of the way, the last when all are stored (not one per batch)
+    assert 10 <= len(told) <= 11, told
+    assert told[0] == "cloudward import: stored 4,000 of 30,000 assets", told
+    assert told[-1] == "cloudward import: stored 30,000 of 30,000 assets", told
     before = dump(Store.open(url))
 
     lines = assets_csv.read_text().splitlines()

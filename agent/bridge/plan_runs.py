@@ -235,19 +235,20 @@ def _save_rows(
             execute_many(conn, m.AssetPlan, rows)
         groups = {g.id: g for g in result.groups.groups}
         names = {a.asset_id: a.name for a in result.assets}
+        waves = []  # plain INSERTs too: thousands of waves at 100,000 assets
         for w in result.waves:
             wave = w.wave
-            s.add(
-                m.WaveRow(
-                    plan_id=plan_id,
-                    number=wave.number,
-                    name=f"Wave {wave.number} ({wave.kind})",
-                    start=wave.start.isoformat(),
-                    end=wave.end.isoformat(),
-                    assets=len(wave.assets),
-                    groups=len(wave.groups),
-                    debt_retired=w.debt_retired,
-                    detail={
+            waves.append(
+                {
+                    "plan_id": plan_id,
+                    "number": wave.number,
+                    "name": f"Wave {wave.number} ({wave.kind})",
+                    "start": wave.start.isoformat(),
+                    "end": wave.end.isoformat(),
+                    "assets": len(wave.assets),
+                    "groups": len(wave.groups),
+                    "debt_retired": w.debt_retired,
+                    "detail": {
                         "kind": wave.kind,
                         "reasons": list(wave.reasons),
                         "risk": wave.risk,
@@ -270,8 +271,9 @@ def _save_rows(
                             for gid in wave.groups
                         ],
                     },
-                )
+                }
             )
+        execute_many(conn, m.WaveRow, waves)
         if later is not None:  # the body made meanwhile: one update of a small row
             digest, packed, views = later()
             row.digest, row.body_zlib, row.views = digest, packed, views

@@ -369,7 +369,8 @@ def execute_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
 
     driver = conn.connection.driver_connection
     assert driver is not None
-    sql = f"COPY {table.__table__.name} ({', '.join(names)}) FROM STDIN"
+    quote = conn.dialect.identifier_preparer.quote  # a column may be a keyword ("end")
+    sql = f"COPY {table.__table__.name} ({', '.join(map(quote, names))}) FROM STDIN"
     with driver.cursor() as cur, cur.copy(sql) as copy:
         for row in rows:
             copy.write_row([value(row[n]) for n in names])
@@ -400,7 +401,7 @@ def _sqlite_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> 
         data = [take(row) + tuple([p(row[n]) for n, p in bound]) for row in rows]
     else:
         data = [take(row) for row in rows]
-    columns = ", ".join(plain + [n for n, _ in bound])
+    columns = ", ".join(map(dialect.identifier_preparer.quote, plain + [n for n, _ in bound]))
     driver = conn.connection.driver_connection
     assert driver is not None
     marks = ", ".join("?" * len(names))

@@ -8,6 +8,7 @@ imported a second time both ways (every asset known: identity resolution decides
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -24,6 +25,7 @@ from agent.cli import cli
 from agent.inventory import estate_import as ei
 from agent.store import Store, utcnow
 from agent.store import tables as m
+from agent.store.bulk import paused_collector
 from bench.importer import write_estate, write_estate_json
 from collectors.facts import Facts, Guest, Identity
 
@@ -304,3 +306,21 @@ def test_json_import_streams_to_the_same_rows(tmp_path: Path) -> None:
     finally:
         for store in stores.values():
             store.close()
+
+
+def test_the_collector_resumes_without_walking_what_a_paused_command_made() -> None:
+    """A one-shot command's objects, made with the collector paused, are moved out of its
+    sight when it resumes: its first collection would otherwise walk every one of them."""
+    was_on = gc.isenabled()
+    gc.enable()
+    try:
+        with paused_collector():
+            assert not gc.isenabled()
+            made = [[i] for i in range(50_000)]  # containers the collector tracks
+        assert gc.isenabled()
+        assert gc.get_count()[0] < 1_000, gc.get_count()  # not 50,000 waiting to be walked
+        assert gc.get_freeze_count() >= len(made)
+    finally:
+        gc.unfreeze()  # back where the collector sees them, for the rest of the session
+        if not was_on:
+            gc.disable()

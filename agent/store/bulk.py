@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import JSON, Connection, insert, text
 from sqlmodel import Session, col, delete, select
 
 from agent.store import jsontext
@@ -356,28 +356,42 @@ def execute_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
         _sqlite_insert(conn, table.__table__, rows)
         return
     names = list(rows[0])
+    columns = table.__table__.c
+    # what COPY cannot take as it is, found by the columns' types (as SQLAlchemy binds them),
+    # not value by value: JSON as its text, times as the database keeps them
+    as_json = [i for i, n in enumerate(names) if isinstance(columns[n].type, JSON)]
+    as_time = [i for i, n in enumerate(names) if _is_time(columns[n].type)]
     # Times as a bound parameter would store them (in the session's time zone), each distinct
     # one asked once and all before COPY starts: the connection answers nothing else during it.
     times: dict[datetime, Any] = {}
-    for row in rows:
-        for v in row.values():
-            if isinstance(v, datetime) and v not in times:
+    for n in (names[i] for i in as_time):
+        for v in {row[n] for row in rows} - times.keys():
+            if isinstance(v, datetime):
                 times[v] = conn.execute(text("SELECT CAST(:t AS TIMESTAMP)"), {"t": v}).scalar()
+    take = _getter(names)
+    dumps = jsontext.dumps
 
-    def value(v: Any) -> Any:
-        if isinstance(v, dict | list):
-            return jsontext.dumps(v)
-        if isinstance(v, datetime):
-            return times[v]
-        return v
+    def values(row: Mapping[str, Any]) -> Sequence[Any]:
+        out = list(take(row))
+        for i in as_json:
+            if isinstance(out[i], dict | list):
+                out[i] = dumps(out[i])
+        for i in as_time:
+            if isinstance(out[i], datetime):
+                out[i] = times[out[i]]
+        return out
 
     driver = conn.connection.driver_connection
     assert driver is not None
     quote = conn.dialect.identifier_preparer.quote  # a column may be a keyword ("end")
     sql = f"COPY {table.__table__.name} ({', '.join(map(quote, names))}) FROM STDIN"
     with driver.cursor() as cur, cur.copy(sql) as copy:
-        for row in rows:
-            copy.write_row([value(row[n]) for n in names])
+        if as_json or as_time:
+            for row in rows:
+                copy.write_row(values(row))
+        else:  # most bulk rows: numbers and text only
+            for row in rows:
+                copy.write_row(take(row))
 
 
 def _sqlite_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:

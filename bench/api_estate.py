@@ -156,12 +156,17 @@ def replicate_body(body: dict[str, Any], copies: int, base: int) -> dict[str, An
     )
 
 
-def _copy_detail(text: str, k: int) -> dict[str, str]:
-    """Copy ``k``'s own plan detail: the text with the copy named first, and its digest."""
-    own = f'{{"copy":{k},{text[1:]}' if text.startswith("{") and text != "{}" else text
+def _copy_detail(stored: dict[str, Any], k: int) -> dict[str, Any]:
+    """Copy ``k``'s own plan detail: the text with the copy named first, its digest, and the
+    text packed as a plan saves it."""
     from agent.bridge.plan_runs import detail_digest
+    from agent.store import jsontext
 
-    return {"detail": own, "digest": detail_digest(own.encode())}
+    text = jsontext.detail_text(stored["detail"], stored["detail_zlib"])
+    text = text.decode() if isinstance(text, bytes) else text
+    own = f'{{"copy":{k},{text[1:]}' if text.startswith("{") and text != "{}" else text
+    data = own.encode()
+    return {"detail": "", "detail_zlib": jsontext.pack_detail(data), "digest": detail_digest(data)}
 
 
 def _copy_name(name: str | None, k: int) -> str | None:
@@ -203,7 +208,7 @@ def build(
             next_detail += len(details)
             conn.execute(
                 insert(detail_t),
-                [{"id": own[d["id"]], **_copy_detail(d["detail"], k)} for d in details],
+                [{"id": own[d["id"]], **_copy_detail(d, k)} for d in details],
             )
             conn.execute(
                 insert(asset_t),

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from agent.store.detail_words import DETAIL_WORDS_1
 from agent.web.money import plan_years, wave_years
 
 ASSET_COLUMNS = (
@@ -202,13 +203,16 @@ def make_app(url: str, schema: str) -> Starlette:
         total = db.rows("SELECT count(*) FROM cw_asset_plan WHERE plan_id = ?", (plan_id,))[0][0]
         page = db.rows(
             "SELECT a.id, a.name, a.device_class, a.site, p.debt, p.support_status, "
-            f"p.days_to_eos, p.strategy, p.wave, d.detail {source} "
+            f"p.days_to_eos, p.strategy, p.wave, d.detail, d.detail_zlib {source} "
             "ORDER BY p.debt DESC, a.id LIMIT ? OFFSET ?",
             (plan_id, limit, offset),
         )
         items = []
-        for aid, name, klass, site, score, status, days, strategy, wave, detail in page:
-            detail = json.loads(detail)  # text on both backends
+        for aid, name, klass, site, score, status, days, strategy, wave, text, packed in page:
+            if packed is not None:  # packed with the store's dictionary (revision 0012)
+                unpacker = zlib.decompressobj(zdict=DETAIL_WORDS_1)
+                text = unpacker.decompress(bytes(packed))
+            detail = json.loads(text)  # text on both backends
             items.append(
                 {
                     "asset_id": aid,

@@ -292,7 +292,7 @@ def debt(
 ) -> Response:
     from sqlmodel import col, func, select
 
-    from agent.store.queries import current_plan_id
+    from agent.store.queries import current_plan_id, detail_dict
 
     store = _store(request)
     with store.session() as s:
@@ -343,7 +343,7 @@ def debt(
                 strategy,
                 wave,
                 detail,
-            ) in ((*row[:-1], jsontext.loads(row[-1])) for row in rows)
+            ) in ((*row[:-2], detail_dict(row[-2], row[-1]) or {}) for row in rows)
         ]
     return _rendered({**page(items, total, limit, offset), "plan_id": plan_id})
 
@@ -359,6 +359,7 @@ _DEBT_COLUMNS: tuple[Any, ...] = (
     col(m.AssetPlan.strategy),
     col(m.AssetPlan.wave),
     col(m.PlanDetail.detail),
+    col(m.PlanDetail.detail_zlib),
 )
 
 

@@ -289,8 +289,9 @@ _DETAILS_LOCK = sql("SELECT pg_advisory_xact_lock(hashtext('cloudward-plan-detai
 
 class _PlanDetails:
     """The ``cw_plan_detail`` ids of plan rows' details, on a plan's saving connection: each
-    detail's JSON text is looked up by its digest and stored only when no plan stored it
-    before (a re-plan of an estate that changed little adds few), under an id given here.
+    detail's JSON text is looked up by its digest and stored (packed: jsontext.pack_detail)
+    only when no plan stored it before (a re-plan of an estate that changed little adds few),
+    under an id given here.
     PostgreSQL savers of plans take turns (an advisory lock for the transaction), so two never
     store the same new text; on SQLite the plan's own row, written first, holds the database's
     write lock."""
@@ -315,11 +316,12 @@ class _PlanDetails:
         new = [(d, t) for d, t in wanted.items() if d not in known]
         if new:
             ids = self._new_ids(len(new))
+            pack = jsontext.pack_detail
             execute_many(
                 self.conn,
                 m.PlanDetail,
                 [
-                    {"id": i, "digest": d, "detail": t.decode()}
+                    {"id": i, "digest": d, "detail": "", "detail_zlib": pack(t)}
                     for i, (d, t) in zip(ids, new, strict=True)
                 ],
             )

@@ -1063,7 +1063,7 @@ class Store:
 FIRST_REVISION = "0001"
 # The newest migration under migrations/versions (tests/agent/test_store_open.py holds the two
 # equal): a database at this revision needs no migration, so opening it needs no Alembic.
-HEAD_REVISION = "0011"
+HEAD_REVISION = "0012"
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Columns of cw_asset that hold JSON, and times (aware UTC datetimes in agent.store.tables).
 ASSET_JSON_COLUMNS = frozenset(

@@ -243,13 +243,14 @@ def plan_detail(s: Session, detail_id: int) -> dict[str, Any] | None:
     """The detail of a plan row (its ``detail_id``): factors, support components, strategy
     reasons; None when it is gone or its text is no JSON object."""
     found = s.get(m.PlanDetail, detail_id)
-    return None if found is None else detail_dict(found.detail)
+    return None if found is None else detail_dict(found.detail, found.detail_zlib)
 
 
-def detail_dict(text: str) -> dict[str, Any] | None:
-    """A plan row's detail from the JSON text ``cw_plan_detail`` keeps (None: no object)."""
+def detail_dict(text: str | None, packed: bytes | None = None) -> dict[str, Any] | None:
+    """A plan row's detail from what ``cw_plan_detail`` keeps: its JSON text, or the text
+    packed (``detail_zlib``); None when that is no JSON object or does not unpack."""
     try:
-        value = jsontext.loads(text)
+        value = jsontext.loads(jsontext.detail_text(text, packed))
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

@@ -373,13 +373,16 @@ class PlanDetail(SQLModel, table=True):
     """The detail of assets' plan rows (debt factors, support components, strategy reasons,
     hub, debt retired) as JSON text, stored once for every plan row that has the same: a
     re-plan of an estate that changed little adds few (revision 0010). ``digest`` is the
-    first 128 bits of the text's SHA-256, in hex."""
+    first 128 bits of the text's SHA-256, in hex. Since revision 0012 the text is kept packed
+    in ``detail_zlib`` (``agent.store.jsontext.pack_detail``) and ``detail`` is empty; a
+    detail stored before keeps its text in ``detail`` (``jsontext.detail_text`` reads both)."""
 
     __tablename__ = "cw_plan_detail"
     __table_args__ = (Index("ix_plan_detail_digest", "digest", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     digest: str = Field(max_length=32)
     detail: str = Field(sa_column=Column(Text, nullable=False))
+    detail_zlib: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class AssetPlan(SQLModel, table=True):

@@ -118,14 +118,14 @@ def debt(store: Store, limit: int = 200) -> dict[str, Any]:
         if plan is None:
             return {"rows": [], "has_plan": False, "plan": None, "total": 0, "factors": []}
         found = s.exec(
-            select(m.AssetPlan, m.Asset, m.PlanDetail.detail)
+            select(m.AssetPlan, m.Asset, m.PlanDetail.detail, m.PlanDetail.detail_zlib)
             .join(m.Asset, col(m.Asset.id) == m.AssetPlan.asset_id)
             .join(m.PlanDetail, col(m.PlanDetail.id) == m.AssetPlan.detail_id)
             .where(m.AssetPlan.plan_id == plan.id)
             .order_by(col(m.AssetPlan.debt).desc(), col(m.Asset.name))
             .limit(limit)
         ).all()
-        rows = [(p, a, detail_dict(text) or {}) for p, a, text in found]
+        rows = [(p, a, detail_dict(text, packed) or {}) for p, a, text, packed in found]
         total = int(
             s.exec(
                 select(func.count()).select_from(m.AssetPlan).where(m.AssetPlan.plan_id == plan.id)

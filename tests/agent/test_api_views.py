@@ -15,6 +15,7 @@ from agent.api.server import create_app
 from agent.bridge.plan_runs import compute_plan, prune_plans, save_plan
 from agent.configuration.config_file import Settings
 from agent.inventory.estate_import import import_estate
+from agent.store import jsontext
 from agent.store import tables as m
 from agent.telemetry.metrics import new_registry
 from collectors.facts import Facts, Identity
@@ -110,8 +111,11 @@ def test_counts_include_assets_found_after_the_plan(store: Any) -> None:
 
 
 def _details(store: Any) -> dict[int, str]:
+    """Every stored detail's JSON text, by id, packed or not."""
     with store.engine.connect() as conn:
-        return dict(conn.exec_driver_sql("SELECT id, detail FROM cw_plan_detail").all())
+        rows = conn.exec_driver_sql("SELECT id, detail, detail_zlib FROM cw_plan_detail").all()
+    texts = {i: jsontext.detail_text(text, packed) for i, text, packed in rows}
+    return {i: t.decode() if isinstance(t, bytes) else t for i, t in texts.items()}
 
 
 def _detail_ids(store: Any, plan_id: int) -> dict[int, int]:
@@ -275,3 +279,50 @@ def test_a_saved_plan_leaves_statistics_for_the_views_queries(store: Any) -> Non
                 sql_text("EXPLAIN QUERY PLAN SELECT count(*) FROM cw_asset WHERE status = 'active'")
             ).all()
         assert any("COVERING INDEX ix_asset_status" in str(s[-1]) for s in steps), steps
+
+
+def test_details_are_stored_packed_and_read_beside_ones_stored_as_text(store: Any) -> None:
+    """A saved plan keeps each detail packed with the store's dictionary (several times
+    smaller than its text); a detail stored as text before revision 0012 is still found by
+    its digest by a later plan and read by the API and pages as a packed one is."""
+    import json
+
+    from agent.bridge.plan_runs import detail_digest
+
+    import_estate(store, DATA.read_text(), "json", DATA.name)
+    first = save_plan(store, compute_plan(store, TODAY))
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT id, detail, detail_zlib FROM cw_plan_detail").all()
+    texts = _details(store)
+    assert rows and all(text == "" and packed for _, text, packed in rows)
+    size = sum(len(t.encode()) for t in texts.values())
+    packed_size = sum(len(bytes(p)) for _, _, p in rows)
+    assert packed_size * 3 < size, (packed_size, size)
+    with store.engine.connect() as conn:  # the digest is still that of the text
+        digests = dict(conn.exec_driver_sql("SELECT id, digest FROM cw_plan_detail").all())
+    assert digests == {i: detail_digest(t.encode()) for i, t in texts.items()}
+    # half the details as an earlier version stored them: text, nothing packed
+    as_text = sorted(texts)[::2]
+    with store.engine.begin() as conn:
+        for i in as_text:
+            conn.execute(
+                sql_text("UPDATE cw_plan_detail SET detail = :t, detail_zlib = NULL WHERE id = :i"),
+                {"t": texts[i], "i": i},
+            )
+    assert _details(store) == texts
+    ids = _detail_ids(store, first)
+    again = save_plan(store, compute_plan(store, TODAY))
+    assert _detail_ids(store, again) == ids and _details(store) == texts  # found, none added
+    with _client(store) as c:
+        debt = c.get("/api/v1/debt?limit=100").json()
+        by_id = {str(i["asset_id"]): i for i in debt["items"]}
+        assert len(by_id) == 36
+        for asset_id, detail_id in ids.items():
+            whole = json.loads(texts[detail_id])
+            assert by_id[str(asset_id)]["factors"] == whole["factors"]
+            assert by_id[str(asset_id)]["support"] == whole["support"]
+        for asset_id in (min(ids), max(ids)):
+            assert c.get(f"/api/v1/assets/{asset_id}").json()["plan"] == json.loads(
+                texts[ids[asset_id]]
+            )
+        assert c.get("/debt").text.count('<tr class="asset-row">') == 36

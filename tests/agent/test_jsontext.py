@@ -57,3 +57,34 @@ def test_pieces_join_into_the_whole_text(doc: dict[str, object], per: int) -> No
     items = doc.get("assets")
     if isinstance(items, list) and per == 1:
         assert len(pieces) == len(items) + 2  # what comes before, each item, what comes after
+
+
+def test_the_details_dictionary_never_changes() -> None:
+    """Every detail stored packed needs this very dictionary to be read back: a change to it
+    is a new dictionary beside it (agent.store.detail_words), never an edit."""
+    import hashlib
+
+    from agent.store.detail_words import DETAIL_WORDS_1
+
+    assert hashlib.sha256(DETAIL_WORDS_1).hexdigest() == (
+        "68ced79842a576794da5be94971825c08754d0ef83fbecd06aeebb0ef6ddb2db"
+    )
+
+
+@pytest.mark.parametrize("value", VALUES)
+def test_a_packed_detail_reads_back_as_its_text(value: object) -> None:
+    text = jsontext.dump_bytes(value, ascii_only=True)
+    packed = jsontext.pack_detail(text)
+    assert jsontext.detail_text("", packed) == text
+    assert jsontext.detail_text(text.decode(), None) == text.decode()  # stored before 0012
+
+
+def test_a_detail_that_does_not_unpack_is_named() -> None:
+    import zlib
+
+    text = b'{"factors":[{"name":"os_support","evidence":"no OS or firmware reported"}]}'
+    packed = jsontext.pack_detail(text)
+    other = zlib.compressobj(1, zdict=b'{"factors":[{"name":"someone else\'s words"}]}')
+    for bad in (packed[:-6], b"not zlib at all", other.compress(text) + other.flush()):
+        with pytest.raises(ValueError, match=r"cw_plan_detail\.detail_zlib does not unpack"):
+            jsontext.detail_text("", bad)

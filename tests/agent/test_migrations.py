@@ -239,3 +239,28 @@ def test_plan_details_move_to_their_own_table_and_back(store: Store) -> None:
         back = dict(conn.execute(text("SELECT asset_id, detail FROM cw_asset_plan")).all())
     assert {a: json.loads(d) if isinstance(d, str) else d for a, d in back.items()} == inline
     _alembic(store, "upgrade", "head")
+
+
+def test_packed_plan_details_go_back_to_text(store: Store) -> None:
+    """Revision 0012 keeps a new detail packed (detail_zlib); going back to 0011 gives every
+    packed detail its text back, which the readers and a later plan then use as stored."""
+    from agent.bridge.plan_runs import compute_plan, save_plan
+    from agent.inventory.estate_import import import_estate
+    from agent.store.queries import plan_detail
+
+    council = Path(__file__).resolve().parents[1] / "data" / "estate" / "council.json"
+    import_estate(store, council.read_text(), "json", council.name)
+    plan_id = save_plan(store, compute_plan(store, datetime(2026, 11, 1).date()))
+    with store.session() as s:
+        rows = s.exec(select(m.AssetPlan).where(m.AssetPlan.plan_id == plan_id)).all()
+        before = {r.asset_id: plan_detail(s, r.detail_id) for r in rows}
+    assert len(before) == 36 and all(d and d["factors"] for d in before.values())
+    _alembic(store, "downgrade", "0011")
+    with store.engine.connect() as conn:
+        texts = dict(conn.execute(text("SELECT id, detail FROM cw_plan_detail")).all())
+        by_asset = dict(conn.execute(text("SELECT asset_id, detail_id FROM cw_asset_plan")).all())
+    assert {a: json.loads(texts[d]) for a, d in by_asset.items()} == before
+    _alembic(store, "upgrade", "head")
+    with store.session() as s:
+        assert {a: plan_detail(s, d) for a, d in by_asset.items()} == before
+        assert all(d.detail_zlib is None for d in s.exec(select(m.PlanDetail)).all())

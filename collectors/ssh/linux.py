@@ -358,10 +358,11 @@ def cpu_pct(first: str, second: str) -> float | None:
         return [int(f) for f in fields[1:9]]
 
     a, b = counters(first), counters(second)
-    if a is None or b is None:
+    if a is None or b is None or len(a) != len(b):
         return None
     total = sum(b) - sum(a)
-    idle = (b[3] + b[4]) - (a[3] + a[4])
+    # idle, and iowait where the kernel counts it (Linux 2.5.41 on: before, four counters)
+    idle = sum(b[3:5]) - sum(a[3:5])
     if total <= 0:
         return None
     return round(max(0.0, min(100.0, 100.0 * (total - idle) / total)), 1)

@@ -6,7 +6,7 @@ import pytest
 
 from collectors.errors import ProtocolError
 from collectors.facts import Connection, Facts, Listening
-from collectors.ssh.linux import parse_linux, parse_os_release
+from collectors.ssh.linux import cpu_pct, parse_linux, parse_os_release
 from collectors.ssh.linux_inventory import parse_df
 from collectors.ssh.output import CommandOutput
 from collectors.ssh.rules import load_identity_rules
@@ -168,3 +168,13 @@ def test_missing_commands_become_warnings() -> None:
     assert f.identity.os_name == "Ubuntu"
     assert any(w.startswith("storage: not run") for w in f.warnings)
     assert any("refused" in w for w in f.warnings)
+
+
+def test_cpu_share_from_proc_stat_with_or_without_iowait() -> None:
+    """/proc/stat's cpu line has four counters on kernels before 2.5.41 (no iowait) and more
+    after: both give a share, and two samples of different widths give none (found by the
+    randomised fuzz test: a recording cut after the fourth counter raised IndexError)."""
+    assert cpu_pct("cpu 100 0 100 800", "cpu 200 0 200 1400") == 25.0
+    assert cpu_pct("cpu 100 0 100 700 100 0 0", "cpu 200 0 200 1200 200 0 0") == 25.0
+    assert cpu_pct("cpu 100 0 100 800", "cpu 200 0 200 1200 200 0 0") is None
+    assert cpu_pct("cpu 1 2 3", "cpu 4 5 6") is None

@@ -20,7 +20,12 @@ from tests.peers import free_port, need, need_binary
 # loads the `explore` profile (fresh random seeds, more examples); what it finds becomes a
 # fixed regression test (an @example or a plain test).
 hypothesis_settings.register_profile("derandomized", derandomize=True, database=None)
-hypothesis_settings.register_profile("explore", derandomize=False, max_examples=300)
+hypothesis_settings.register_profile(
+    "explore",
+    derandomize=False,
+    max_examples=300,
+    print_blob=True,  # a failure prints its blob
+)
 hypothesis_settings.load_profile(os.environ.get("CLOUDWARD_HYPOTHESIS_PROFILE", "derandomized"))
 
 REPO = Path(__file__).resolve().parents[1]

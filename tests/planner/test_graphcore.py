@@ -91,3 +91,14 @@ def test_max_rank_gives_ties_the_highest_rank() -> None:
     drawn = rng.integers(0, 6, 200).astype(np.float64)
     brute = [(drawn <= x).sum() for x in drawn]
     assert max_rank(drawn).tolist() == brute
+
+
+def test_max_rank_ties_values_apart_only_by_rounding() -> None:
+    """PageRank sums round differently as dependencies come in another order; equal ranks
+    must not part on it (found by the randomised property that a plan depends only on its
+    estate, not on the estate's order)."""
+    a, b = 0.1 + 0.2, 0.3  # 0.30000000000000004 and 0.3
+    assert max_rank(np.array([b, a, 0.5, 0.1])).tolist() == [3, 3, 4, 1]
+    assert max_rank(np.array([a, b, 0.5, 0.1])).tolist() == [3, 3, 4, 1]
+    assert max_rank(np.array([0.3, 0.3 + 1e-6, 0.1])).tolist() == [2, 3, 1]  # apart indeed
+    assert max_rank(np.array([])).tolist() == []

@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from agent.store.detail_words import DETAIL_WORDS_1
+
 _OPTIONS = orjson.OPT_NON_STR_KEYS  # {1: ...} as the standard library writes it: {"1": ...}
 
 
@@ -112,8 +114,6 @@ def pack_detail(text: bytes) -> bytes:
     """A plan row's detail (its JSON text) as ``cw_plan_detail.detail_zlib`` keeps it: zlib at
     its fastest level with :data:`agent.store.detail_words.DETAIL_WORDS_1` as its preset
     dictionary (about 1.9 KB of text becomes about 300 bytes, in some 15 microseconds)."""
-    from agent.store.detail_words import DETAIL_WORDS_1
-
     packer = zlib.compressobj(1, zdict=DETAIL_WORDS_1)
     return packer.compress(text) + packer.flush()
 
@@ -125,8 +125,6 @@ def detail_text(detail: str | None, detail_zlib: bytes | None) -> str | bytes:
     reported as a ValueError naming the column."""
     if detail_zlib is None:
         return detail or ""
-    from agent.store.detail_words import DETAIL_WORDS_1
-
     try:
         unpacker = zlib.decompressobj(zdict=DETAIL_WORDS_1)
         text = unpacker.decompress(bytes(detail_zlib)) + unpacker.flush()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -139,6 +139,10 @@ class Row:
                     return str(column), value
         return field, None
 
+    def values(self, fields: Sequence[str]) -> list[Any]:
+        """What :meth:`get` gives of each of ``fields``, the values alone (None where empty)."""
+        return [self.get(f)[1] for f in fields]
+
     def fail(self, column: str, message: str) -> ImportFormatError:
         return ImportFormatError(message, row=self.line, column=column)
 
@@ -158,10 +162,10 @@ class Row:
         return self.convert(field, to_float, "a number")  # type: ignore[no-any-return]
 
     def whole(self, field: str) -> int | None:
-        return self.convert(field, _int, "a whole number")  # type: ignore[no-any-return]
+        return self.convert(field, to_int, "a whole number")  # type: ignore[no-any-return]
 
     def day(self, field: str) -> date | None:
-        return self.convert(field, _day, "a date like 2026-04-01")  # type: ignore[no-any-return]
+        return self.convert(field, to_day, "a date like 2026-04-01")  # type: ignore[no-any-return]
 
     def flag(self, field: str) -> bool | None:
         return self.convert(field, _bool, "yes/no (true/false, 1/0)")  # type: ignore[no-any-return]
@@ -218,6 +222,20 @@ class CellRow(Row):
         value: str | None = self.get(field)[1]
         return value
 
+    def values(self, fields: Sequence[str]) -> list[Any]:
+        cells, columns = self.cells, self.columns
+        width = len(cells)
+        out: list[Any] = []
+        for field in fields:
+            for index, _ in columns[field]:
+                value = cells[index] if index < width else None
+                if value and (value := value.strip()):
+                    out.append(value)
+                    break
+            else:
+                out.append(None)
+        return out
+
 
 def cell_columns(
     names: list[str], aliases: Mapping[str, tuple[str, ...]]
@@ -234,14 +252,14 @@ def to_float(v: Any) -> float:
     return float(str(v).replace(",", "")) if isinstance(v, str) else float(v)
 
 
-def _int(v: Any) -> int:
+def to_int(v: Any) -> int:
     number = to_float(v)
     if number != int(number):
         raise ValueError(v)
     return int(number)
 
 
-def _day(v: Any) -> date:
+def to_day(v: Any) -> date:
     found = parse_day(v)
     if found is None:
         raise ValueError(v)

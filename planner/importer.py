@@ -28,10 +28,10 @@ from planner.import_columns import (
     present_aliases,
     to_float,
 )
+from planner.import_dependencies import dependencies
 from planner.json_stream import JsonStreamReader, TextSource
 from planner.model import (
     CRITICALITY_LABELS,
-    DEPENDENCY_KINDS,
     DEVICE_CLASSES,
     AssetInput,
     Dependency,
@@ -111,7 +111,7 @@ def _parse_json(source: TextSource, progress: Progress | None) -> tuple[Assets, 
         if key == "assets":
             parts[key] = _assets(_counted(rows, progress))
         elif "assets" in parts:  # the usual order: addresses of the assets are known
-            parts[key] = _dependencies(
+            parts[key] = dependencies(
                 _rows(_counted(rows, progress), DEPENDENCY_ALIASES), parts["assets"]
             )
         else:  # dependencies first: wait for the assets their addresses may name
@@ -124,7 +124,7 @@ def _parse_json(source: TextSource, progress: Progress | None) -> tuple[Assets, 
         raise ImportFormatError(_NOT_AN_OBJECT)
     assets: Assets = parts.get("assets") or ()
     if waiting is not None:
-        parts["dependencies"] = _dependencies(
+        parts["dependencies"] = dependencies(
             _rows(_counted(waiting, progress), DEPENDENCY_ALIASES), assets
         )
     return assets, parts.get("dependencies") or ()
@@ -152,7 +152,7 @@ def _parse_csv(source: TextSource, progress: Progress | None) -> tuple[Assets, D
     if src_keys & set(header):  # a million rows: read by position, no dict per row
         columns = cell_columns(names, DEPENDENCY_ALIASES)
         cells = _counted(_csv_cells(reader), progress)
-        return (), _dependencies((CellRow(n, c, columns) for n, c in cells), ())
+        return (), dependencies((CellRow(n, c, columns) for n, c in cells), ())
     rows = _counted(_csv_rows(reader, names, header), progress)
     name_keys = set(ASSET_ALIASES["name"]) | set(ASSET_ALIASES["id"])
     if name_keys & set(header):
@@ -339,59 +339,3 @@ def _rows(
 ) -> Iterator[Row]:
     for number, raw in rows:
         yield _row(number, raw, aliases)
-
-
-def _dependencies(rows: Iterable[Row], assets: Assets) -> Dependencies:
-    by_ip = {ip: a.id for a in assets for ip in a.addresses}
-    merged: dict[tuple[str, str, int | None], Dependency] = {}
-    shared: dict[str, str] = {}  # one copy of each name: a million rows name few servers
-    for row in rows:
-        src = row.text("src") or by_ip.get(row.text("src_ip") or "", row.text("src_ip"))
-        dst = row.text("dst") or by_ip.get(row.text("dst_ip") or "", row.text("dst_ip"))
-        if src:
-            src = shared.setdefault(src, src)
-        if dst:
-            dst = shared.setdefault(dst, dst)
-        if not src:
-            raise row.fail("source", "needs a source server name or source IP")
-        if not dst:
-            raise row.fail("destination", "needs a destination server name or destination IP")
-        port = row.whole("port")
-        if port is not None and not 0 < port < 65536:
-            raise row.fail(row.get("port")[0], f"{port} is not a port number (1-65535)")
-        dep = Dependency(
-            src=src,
-            dst=dst,
-            port=port,
-            service=_shared(shared, row.text("service")),
-            process=_shared(shared, row.text("process")),
-            count=row.whole("count") or 1,
-            first_seen=row.day("first_seen"),
-            last_seen=row.day("last_seen"),
-            kind=row.choice("kind", DEPENDENCY_KINDS) or "unknown",
-        )
-        key = (dep.src, dep.dst, dep.port)
-        old = merged.get(key)
-        merged[key] = dep if old is None else _combine(old, dep)
-    return tuple(merged[k] for k in merged)
-
-
-def _shared(shared: dict[str, str], text: str | None) -> str | None:
-    return None if text is None else shared.setdefault(text, text)
-
-
-def _combine(a: Dependency, b: Dependency) -> Dependency:
-    """Rows for the same link (one per time slot, as exported) add up."""
-    firsts = [d for d in (a.first_seen, b.first_seen) if d]
-    lasts = [d for d in (a.last_seen, b.last_seen) if d]
-    return Dependency(
-        a.src,
-        a.dst,
-        a.port,
-        a.service or b.service,
-        a.process or b.process,
-        a.count + b.count,
-        min(firsts) if firsts else None,
-        max(lasts) if lasts else None,
-        a.kind if a.kind != "unknown" else b.kind,
-    )

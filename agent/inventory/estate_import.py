@@ -143,10 +143,12 @@ class _Scanned:
         return self._scan(self.f.read(size))
 
     def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        return self._scan(next(self.f))
+        """The lines, read and scanned some 64 KiB at a time (a million lines: not a call
+        each to scan)."""
+        while lines := self.f.readlines(1 << 16):
+            if self.clean:
+                self._scan("".join(lines))
+            yield from lines
 
     def _scan(self, text: str) -> str:
         if self.clean and has_control(text):

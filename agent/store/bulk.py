@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, insert, text
+from sqlalchemy import JSON, Connection, TypeDecorator, insert, text
 from sqlmodel import Session, col, delete, select
 
 from agent.store import jsontext
@@ -105,11 +105,14 @@ def _keys(facts: Facts) -> dict[str, int]:
 
 def _simple(facts: Facts) -> bool:
     """Only the children an import gives: anything else goes the single-save way."""
-    return not any(
-        getattr(facts, f.name)
-        for f in dataclasses.fields(facts)
-        if f.name not in _BULK_CHILDREN and isinstance(getattr(facts, f.name), tuple)
-    )
+    for name in _OTHER_FIELDS:
+        value = getattr(facts, name)
+        if value and isinstance(value, tuple):
+            return False
+    return True
+
+
+_OTHER_FIELDS = tuple(f.name for f in dataclasses.fields(Facts) if f.name not in _BULK_CHILDREN)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -360,9 +363,10 @@ def execute_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
     # what COPY cannot take as it is, found by the columns' types (as SQLAlchemy binds them),
     # not value by value: JSON as its text, times as the database keeps them
     as_json = [i for i, n in enumerate(names) if isinstance(columns[n].type, JSON)]
-    as_time = [i for i, n in enumerate(names) if _is_time(columns[n].type)]
-    # Times as a bound parameter would store them (in the session's time zone), each distinct
-    # one asked once and all before COPY starts: the connection answers nothing else during it.
+    as_time = [i for i, n in enumerate(names) if _is_naive_time(columns[n].type)]
+    # Times without a zone as a bound parameter would store them (in the session's time zone),
+    # each distinct one asked once and all before COPY starts: the connection answers nothing
+    # else during it. Aware times (every time column here) go to COPY as they are.
     times: dict[datetime, Any] = {}
     for n in (names[i] for i in as_time):
         for v in {row[n] for row in rows} - times.keys():
@@ -435,10 +439,19 @@ def _getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ..
 
 
 def _is_time(kind: Any) -> bool:
+    """Whether a column of this type holds times: through a type decorator (SQLModel's
+    ``UTCDateTime``, whose own ``python_type`` says ``object``) to the type it stores as."""
+    base = kind.impl_instance if isinstance(kind, TypeDecorator) else kind
     try:
-        return kind.python_type is datetime
+        return base.python_type is datetime
     except NotImplementedError:
         return False
+
+
+def _is_naive_time(kind: Any) -> bool:
+    """Whether a column of this type holds times without a time zone."""
+    base = kind.impl_instance if isinstance(kind, TypeDecorator) else kind
+    return _is_time(kind) and not getattr(base, "timezone", False)
 
 
 def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlmodel import SQLModel, col, delete
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 import planner
 from agent.cli import cli
 from agent.inventory import estate_import as ei
 from agent.store import Store, utcnow
 from agent.store import tables as m
-from agent.store.bulk import paused_collector
+from agent.store.bulk import execute_many, paused_collector
 from bench.importer import write_estate, write_estate_json
 from collectors.facts import Facts, Guest, Identity
 
@@ -324,3 +325,40 @@ def test_the_collector_resumes_without_walking_what_a_paused_command_made() -> N
         gc.unfreeze()  # back where the collector sees them, for the rest of the session
         if not was_on:
             gc.disable()
+
+
+def test_sqlite_bulk_rows_convert_each_distinct_time_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows written in bulk share a few times (an import stamps every row with its start): on
+    SQLite each distinct time is turned into stored text once per column, also through the
+    type decorator SQLModel puts on every time column, and stored as a single save would."""
+    store = Store.open(f"sqlite:///{tmp_path / 'cw.db'}")
+    real = UTCDateTime.process_bind_param
+    converted: list[Any] = []
+
+    def counted(self: UTCDateTime, value: Any, dialect: Any) -> Any:
+        converted.append(value)
+        return real(self, value, dialect)
+
+    monkeypatch.setattr(UTCDateTime, "process_bind_param", counted)
+    start = datetime(2026, 12, 8, 1, 2, 3, 456789, tzinfo=UTC)
+    later = start.astimezone(timezone(timedelta(hours=5)))  # the same instant, another zone
+    rows = [
+        {"at": start if i % 2 else later, "kind": "import", "message": f"row {i}"}
+        for i in range(500)
+    ]
+    try:
+        with store.session() as s:
+            execute_many(s.connection(), m.Event, rows)
+            s.commit()
+        assert len(converted) == 1, len(converted)
+        converted.clear()
+        with store.session() as s:
+            s.add(m.Event(at=later, kind="single", message="one save"))
+            s.commit()
+        stored = {r[0] for r in store.rows("SELECT at FROM cw_event")}
+        assert len(stored) == 1, stored  # bulk and single saves store the same text
+        assert store.rows("SELECT count(*) FROM cw_event") == [(501,)]
+    finally:
+        store.close()

@@ -77,6 +77,20 @@ def test_control_characters_in_a_csv_are_dropped(store: Store, tmp_path: Path, r
     assert not [t for t in text if has_control(t)], text
 
 
+def test_a_control_character_far_into_a_csv_is_dropped(store: Store, tmp_path: Path) -> None:
+    """The file is read and scanned a block of lines at a time: a control character in a
+    late block still sends every asset through the clean-up."""
+    path = tmp_path / "assets.csv"
+    clean = "".join(f"db{i:05d},10.{i // 250}.{i % 250}.1,Debian,12,shop,,\n" for i in range(5000))
+    assert len(clean) > 2 * 65536
+    path.write_text(HEADER + clean + "web\x1b[31m01,10.0.0.1,Ubuntu,22.04,shop,,\n", "utf-8")
+    report = import_file(store, path)
+    assert report.assets == 5001
+    text = _stored_text(store)
+    assert "web[31m01" in text
+    assert not [t for t in text if has_control(t)]
+
+
 def test_json_escapes_spelling_control_characters_are_dropped(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "assets.json"
     doc = {"assets": [{"name": "web01", "os_name": "Ubu\u001b[2Jntu", "tags": ["p\u0007ci"]}]}

@@ -95,6 +95,13 @@ def test_json_with_structured_lists_and_ip_resolution() -> None:
         ("name,first seen\nx,yesterday\n", "csv", 2, "first seen", "not a date like"),
         ("name\nx\nx\n", "csv", 3, "name", "asset 'x' already given on row 2"),
         ("source,destination,port\na,,80\n", "csv", 2, "destination", "needs a destination"),
+        # dependencies convert each distinct text once; a failure is never kept as a value
+        ("source,destination,port\na,b,80\nc,d,http\n", "csv", 3, "port", "'http' is not a"),
+        ("source,destination,port\na,b,70000\n", "csv", 2, "port", "70000 is not a port"),
+        ("src,dst,connections\na,b,3\na,c,many\n", "csv", 3, "connections", "'many' is not"),
+        ("src,dst,first seen\na,b,2026-01-01\na,c,soon\n", "csv", 3, "first seen", "a date"),
+        ("src,dst,kind\na,b,Hard\nc,d,hard\ne,f,maybe\n", "csv", 4, "kind", "'maybe' is not"),
+        ('{"dependencies": [{"src": "a", "dst": "b", "port": "x"}]}', "json", 1, "port", "'x'"),
         ('{"assets": [{"id": "a", "virtual": "maybe"}]}', "json", 1, "virtual", "yes/no"),
     ],
 )

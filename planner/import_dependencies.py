@@ -49,14 +49,13 @@ def dependencies(rows: Iterable[Row], assets: tuple[AssetInput, ...]) -> tuple[D
             raise row.fail(row.get("port")[0], f"{port} is not a port number (1-65535)")
         count = whole(row, "count", count_text) or 1
         first_seen, last_seen = day(row, "first_seen", first), day(row, "last_seen", last)
-        if kind is not None:
-            if not isinstance(kind, str) or kind not in kinds:
-                found = row.choice("kind", DEPENDENCY_KINDS) or "unknown"
-                if isinstance(kind, str):
-                    kinds[kind] = found
-                kind = found
-            else:
-                kind = kinds[kind]
+        if isinstance(kind, str) and kind in kinds:
+            kind = kinds[kind]
+        elif kind is not None:
+            found = row.choice("kind", DEPENDENCY_KINDS) or "unknown"
+            if isinstance(kind, str):
+                kinds[kind] = found
+            kind = found
         dep = Dependency(
             src=shared.setdefault(src, src),
             dst=shared.setdefault(dst, dst),

@@ -361,17 +361,10 @@ def execute_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
     names = list(rows[0])
     columns = table.__table__.c
     # what COPY cannot take as it is, found by the columns' types (as SQLAlchemy binds them),
-    # not value by value: JSON as its text, times as the database keeps them
+    # not value by value: JSON as its text. Times go as they are: every time column is
+    # zone-aware (SQLModel's UTCDateTime, tests/agent/test_store_open.py), and COPY stores an
+    # aware time as the instant it is, as a bound parameter would.
     as_json = [i for i, n in enumerate(names) if isinstance(columns[n].type, JSON)]
-    as_time = [i for i, n in enumerate(names) if _is_naive_time(columns[n].type)]
-    # Times without a zone as a bound parameter would store them (in the session's time zone),
-    # each distinct one asked once and all before COPY starts: the connection answers nothing
-    # else during it. Aware times (every time column here) go to COPY as they are.
-    times: dict[datetime, Any] = {}
-    for n in (names[i] for i in as_time):
-        for v in {row[n] for row in rows} - times.keys():
-            if isinstance(v, datetime):
-                times[v] = conn.execute(text("SELECT CAST(:t AS TIMESTAMP)"), {"t": v}).scalar()
     take = _getter(names)
     dumps = jsontext.dumps
 
@@ -380,9 +373,6 @@ def execute_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
         for i in as_json:
             if isinstance(out[i], dict | list):
                 out[i] = dumps(out[i])
-        for i in as_time:
-            if isinstance(out[i], datetime):
-                out[i] = times[out[i]]
         return out
 
     driver = conn.connection.driver_connection
@@ -390,7 +380,7 @@ def execute_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
     quote = conn.dialect.identifier_preparer.quote  # a column may be a keyword ("end")
     sql = f"COPY {table.__table__.name} ({', '.join(map(quote, names))}) FROM STDIN"
     with driver.cursor() as cur, cur.copy(sql) as copy:
-        if as_json or as_time:
+        if as_json:
             for row in rows:
                 copy.write_row(values(row))
         else:  # most bulk rows: numbers and text only
@@ -446,12 +436,6 @@ def _is_time(kind: Any) -> bool:
         return base.python_type is datetime
     except NotImplementedError:
         return False
-
-
-def _is_naive_time(kind: Any) -> bool:
-    """Whether a column of this type holds times without a time zone."""
-    base = kind.impl_instance if isinstance(kind, TypeDecorator) else kind
-    return _is_time(kind) and not getattr(base, "timezone", False)
 
 
 def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -581,11 +565,6 @@ def replace_imported_dependencies(
                 ("last_seen", now),
             )
         }
-        if store._pg:  # as a bound parameter would be: in the session's time zone
-            for name in ("first_seen", "last_seen"):
-                processed[name] = conn.execute(
-                    text("SELECT CAST(:t AS TIMESTAMP)"), {"t": now}
-                ).scalar_one()
         driver = conn.connection.driver_connection
         assert driver is not None
 

@@ -5,7 +5,7 @@ most phrases are the same in every one: the debt factors' names and weights, the
 components' keys, the planner's own evidence and strategy wording. zlib packs such a document
 alone about 2.5 times smaller (in some 30 microseconds); given these words first (a preset
 dictionary, as zlib's ``zdict``), about 6 times (189 MB of details' text in 29.5 MB at 100,000
-assets), in some 15 microseconds a detail.
+assets), in some 20 to 35 microseconds a detail.
 
 The words are the detail format's own vocabulary (its keys, the factor names and the
 planner's fixed wording), not any estate's data. Once details have been stored with them they

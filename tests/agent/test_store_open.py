@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, text
+from sqlalchemy import JSON, DateTime, text
 from sqlmodel import select
 
 from agent.errors import StoreError
@@ -46,6 +46,22 @@ def test_asset_column_kinds_match_the_table() -> None:
     assert {c.name for c in columns if isinstance(c.type, JSON)} == ASSET_JSON_COLUMNS
     times = {c.name for c in columns if type(c.type).__name__ == "UTCDateTime"}
     assert times == ASSET_TIME_COLUMNS
+
+
+def test_every_time_column_keeps_its_zone() -> None:
+    """Bulk writes hand times to PostgreSQL's COPY as they are (agent.store.bulk.execute_many):
+    right for a column that keeps the zone, not for one without (a bound parameter would
+    first turn the time into the session's zone)."""
+    times = [
+        (table.name, c.name, c.type)
+        for table in m.SQLModel.metadata.sorted_tables
+        for c in table.columns
+        if isinstance(getattr(c.type, "impl_instance", c.type), DateTime)
+    ]
+    assert times
+    naive = [(t, c) for t, c, kind in times if not getattr(kind, "impl_instance", kind).timezone]
+    assert not naive
+    assert {type(kind).__name__ for _, _, kind in times} == {"UTCDateTime"}
 
 
 @pytest.mark.parametrize(
